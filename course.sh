@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The course's front door.
+#   ./course.sh open [--port N]   set up if needed, then JupyterLab on the student notebooks
+#   ./course.sh test [ARGS]       set up if needed, then every test (ARGS go to pytest)
+#   ./course.sh doctor            check the environment and say what to fix
+#   ./course.sh release           regenerate release/ from source/ (instructors)
+#   ./course.sh setup             only create or update the environment in .venv/
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+STAMP="$VENV/.course-setup"
+
+export PATH="$VENV/bin:$PATH"  # the environment's programs first (nbgrader runs alembic by name)
+
+say() { printf '[course] %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+find_python() {
+    local candidate
+    for candidate in "${COURSE_PYTHON:-}" python3.11 python3 python; do
+        [ -n "$candidate" ] || continue
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+pip_install() {
+    # This machine's pip configuration names package folders that may be absent; pip warns
+    # about each one. Those lines are noise here; every other line is shown.
+    "$PY" -m pip install --quiet --disable-pip-version-check "$@" 2>&1 \
+        | { grep -v "is neither a file nor a directory" || true; }
+    return "${PIPESTATUS[0]}"
+}
+
+setup_fingerprint() {
+    cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1
+}
+
+setup() {
+    local want
+    want="$(setup_fingerprint)"
+    if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+        return 0
+    fi
+    local python
+    python="$(find_python)" || die "Python 3.11 is needed (the PyTorch 2.13.0 CPU build is for 3.11).
+Install it, or point COURSE_PYTHON at it: COURSE_PYTHON=/path/to/python3.11 ./course.sh $*"
+    local started=$SECONDS
+    if [ ! -x "$PY" ]; then
+        say "creating the environment in .venv/ with $python"
+        "$python" -m venv "$VENV"
+    fi
+    say "installing the pinned packages (first time: a few minutes)"
+    # torch on its own first: with 2.13.0 (CPU) in place, nothing later can pull a CUDA build.
+    pip_install torch==2.13.0
+    pip_install -r "$ROOT/requirements.txt"
+    pip_install --no-deps -e "$ROOT"
+    "$PY" -c 'import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith("2.13.0") else f"torch {v} was installed instead of 2.13.0")'
+    echo "$want" > "$STAMP"
+    say "environment ready in $((SECONDS - started)) s"
+}
+
+port_is_free() {
+    "$PY" - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+PY
+}
+
+open_course() {
+    local port=8888 asked=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --port) [ $# -ge 2 ] || die "--port needs a number, e.g. --port 8890"; port="$2"; asked=1; shift 2 ;;
+            --port=*) port="${1#--port=}"; asked=1; shift ;;
+            *) die "unknown option '$1' for open (try: ./course.sh open --port 8890)" ;;
+        esac
+    done
+    [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1024 ] && [ "$port" -le 65535 ] \
+        || die "port '$port' is not a number between 1024 and 65535"
+    if ! port_is_free "$port"; then
+        [ -n "$asked" ] && die "port $port on 127.0.0.1 is already in use. Stop what is using it, or pick another: ./course.sh open --port $((port + 1))"
+        local first=$port
+        while ! port_is_free "$port"; do
+            port=$((port + 1))
+            [ "$port" -le $((first + 50)) ] || die "ports $first-$port are all in use; pick a free one with --port N"
+        done
+        say "port $first is in use (another Jupyter?), so the course opens on port $port"
+    fi
+    local first_notebook
+    first_notebook="$(cd "$ROOT/release" && ls -1 */*.ipynb 2>/dev/null | sort | head -n 1)"
+    [ -n "$first_notebook" ] || die "release/ has no notebooks; instructors make them with ./course.sh release"
+    local extra=()
+    [ "$(id -u)" = 0 ] && extra+=(--allow-root)
+    say "JupyterLab on http://127.0.0.1:$port/lab/tree/$first_notebook (Ctrl+C twice to stop)"
+    cd "$ROOT/release"
+    exec "$VENV/bin/jupyter-lab" --ip=127.0.0.1 --port="$port" --ServerApp.port_retries=0 \
+        --ServerApp.root_dir="$ROOT/release" --LabApp.default_url="/lab/tree/$first_notebook" "${extra[@]}"
+}
+
+cmd="${1:-help}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    setup) setup ;;
+    open) setup; open_course "$@" ;;
+    test)
+        setup
+        cd "$ROOT"
+        exec "$PY" -m pytest "$@" ;;
+    doctor) setup; exec "$PY" -m course.doctor ;;
+    release) setup; cd "$ROOT"; exec "$PY" -m autograder.release "$@" ;;
+    help|-h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) say "unknown command '$cmd'"; sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
