@@ -1,0 +1,1 @@
+"""Helpers for the CNN course notebooks: data, plots, checks, widgets."""

@@ -1,0 +1,171 @@
+"""Checks used by the test cells: they assert, and their message teaches.
+
+Every failed check raises `CheckFailed` (an AssertionError) whose message says what was
+checked, what was expected, what came back, and a hint. Hidden tests call the same checks
+with `reveal=False`, which keeps expected values out of the message.
+
+`__tracebackhide__ = True` in a check makes IPython leave that frame out of the traceback
+a student sees: the traceback ends at the test line, followed by the message.
+"""
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "CheckFailed", "check_equal", "check_array", "check_raises", "check_close", "all_passed",
+    "call_student",
+]
+
+_MAX_SHOWN = 64  # arrays up to this many elements are printed in full
+
+
+class CheckFailed(AssertionError):
+    """A check did not pass; the message is meant for the student."""
+
+
+def _fail(what, problem, hint=None, lines=()):
+    __tracebackhide__ = True
+    text = [f"{what}: {problem}"]
+    text += [f"  {line}" for line in lines]
+    if hint:
+        text.append(f"  Hint: {hint}")
+    raise CheckFailed("\n".join(text))
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape}, dtype {value.dtype}"
+    if value is None:
+        return "None (did the function forget to `return` its result?)"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _show(array):
+    if array.size > _MAX_SHOWN:
+        return f"<array of shape {array.shape}>"
+    return np.array2string(np.asarray(array), precision=4, suppress_small=True,
+                           separator=", ").replace("\n", "\n            ")
+
+
+def check_equal(actual, expected, what, hint=None, reveal=True):
+    """Assert `actual == expected` for plain values (ints, strings, tuples).
+
+    Inputs:
+    - actual: what the student's code returned
+    - expected: the right answer
+    - what: the call being checked, e.g. "conv_output_size(5, 3, 0, 1)"
+    - hint: one sentence that helps when the check fails
+    - reveal: False hides the expected value (hidden tests)
+    """
+    __tracebackhide__ = True
+    if isinstance(expected, numbers.Integral) and not isinstance(expected, bool):
+        if isinstance(actual, (float, np.floating)) and float(actual).is_integer():
+            _fail(what, f"returned the float {actual!r}; it should return an int.",
+                  "Use integer arithmetic (// and %) or int(...) once the division is exact.",
+                  )
+        if not isinstance(actual, (numbers.Integral, np.integer)) or isinstance(actual, bool):
+            _fail(what, f"returned {_describe(actual)}; it should return an int.", hint)
+    if actual != expected:
+        lines = [f"expected: {expected!r}" if reveal else "expected: (hidden)",
+                 f"got:      {actual!r}"]
+        _fail(what, "returned the wrong value.", hint, lines)
+
+
+def check_close(actual, expected, what, hint=None, reveal=True, rtol=1e-6, atol=1e-9):
+    """Assert that a float result is close to `expected`."""
+    __tracebackhide__ = True
+    if isinstance(actual, np.ndarray) and actual.size == 1:
+        actual = actual.item()
+    if not isinstance(actual, (numbers.Real, np.floating, np.integer)) or isinstance(actual, bool):
+        _fail(what, f"returned {_describe(actual)}; it should return a number.", hint)
+    if not np.isfinite(actual):
+        _fail(what, f"returned {actual}, which is not a finite number.",
+              hint or "Look for a division by zero or an overflow.")
+    if not np.isclose(actual, expected, rtol=rtol, atol=atol):
+        lines = [f"expected: {expected:.6g}" if reveal else "expected: (hidden)",
+                 f"got:      {float(actual):.6g}"]
+        _fail(what, "returned the wrong value.", hint, lines)
+
+
+def check_array(actual, expected, what, hint=None, reveal=True, rtol=1e-6, atol=1e-8,
+                diagnose=None):
+    """Assert that `actual` is an array with the shape and values of `expected`.
+
+    Inputs:
+    - actual: what the student's code returned
+    - expected: the right array
+    - what: the call being checked, e.g. "correlate2d_valid(image (4, 4), kernel (2, 2))"
+    - hint: shown when no more specific diagnosis applies
+    - reveal: False keeps the expected values out of the message (hidden tests)
+    - diagnose: optional function(actual) -> str or None that names a known mistake
+    """
+    __tracebackhide__ = True
+    expected = np.asarray(expected)
+    if not isinstance(actual, np.ndarray):
+        _fail(what, f"returned {_describe(actual)}; it should return a NumPy array.",
+              "Build the result with np.zeros(...) and fill it, or convert it with np.asarray.")
+    named = diagnose(actual) if diagnose is not None else None
+    if actual.shape != expected.shape:
+        lines = [f"expected shape: {expected.shape}", f"got shape:      {actual.shape}"]
+        _fail(what, "returned an array of the wrong shape.", named or hint, lines)
+    if not np.issubdtype(actual.dtype, np.number):
+        _fail(what, f"returned an array of dtype {actual.dtype}; it should hold numbers.", hint)
+    finite = np.isfinite(actual)
+    if not finite.all():
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        _fail(what, f"returned {actual[where]} at index {where}.",
+              "NaN or inf usually comes from a division by zero or from np.empty left unfilled.")
+    close = np.isclose(actual, expected, rtol=rtol, atol=atol)
+    if not close.all():
+        where = tuple(int(i) for i in np.argwhere(~close)[0])
+        wrong = int((~close).sum())
+        lines = [f"{wrong} of {actual.size} values differ; the first is at index {where}:"]
+        if reveal:
+            lines += [f"  expected {expected[where]:.6g}, got {actual[where]:.6g}",
+                      f"expected: {_show(expected)}", f"got:      {_show(actual)}"]
+        else:
+            lines += [f"  you returned {actual[where]:.6g} there"]
+        _fail(what, "returned the wrong values.", named or hint, lines)
+
+
+def check_raises(call, exception, what, hint=None):
+    """Assert that `call()` raises `exception` (and not something else).
+
+    Inputs:
+    - call: a function with no arguments, e.g. lambda: conv_output_size(5, 2, 0, 2)
+    - exception: the exception class expected, e.g. ValueError
+    - what: the call being checked, as the student would write it
+    """
+    __tracebackhide__ = True
+    try:
+        result = call()
+    except exception as err:
+        if not str(err).strip():
+            _fail(what, f"raised {exception.__name__} without a message.",
+                  "Say what was wrong and how to fix it: raise ValueError('...').")
+        return
+    except NotImplementedError:
+        raise
+    except Exception as err:  # a different error is a wrong answer, reported as such
+        _fail(what, f"raised {type(err).__name__}: {err}", hint,
+              [f"expected: {exception.__name__} with a message that explains the problem"])
+    _fail(what, f"returned {_describe(result)} instead of raising {exception.__name__}.", hint)
+
+
+def call_student(fn, *args, what):
+    """Call the student's function; an exception becomes a CheckFailed naming the call.
+
+    NotImplementedError (an exercise not done yet) passes through unchanged.
+    """
+    __tracebackhide__ = True
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        raise CheckFailed(f"{what}: your function raised {type(err).__name__}: {err}") from err
+
+
+def all_passed(name):
+    """Print the line a student sees when every public check of `name` passed."""
+    print(f"✓ {name}: all public tests passed. Hidden tests run when your notebook is graded.")

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from course.checks import (CheckFailed, all_passed, call_student, check_array, check_close,
+                           check_equal, check_raises)
+
+
+def message_of(call):
+    with pytest.raises(CheckFailed) as info:
+        call()
+    return str(info.value)
+
+
+def test_check_equal_says_what_expected_got_and_hint():
+    text = message_of(lambda: check_equal(3, 4, "f(1)", hint="count again"))
+    assert "f(1): returned the wrong value." in text
+    assert "expected: 4" in text and "got:      3" in text and "Hint: count again" in text
+
+
+def test_check_equal_hides_the_expected_value_when_asked():
+    text = message_of(lambda: check_equal(3, 4, "hidden test: f(1)", reveal=False))
+    assert "expected: (hidden)" in text and "4" not in text.replace("f(1)", "")
+
+
+def test_check_equal_wants_an_int_not_a_float():
+    text = message_of(lambda: check_equal(4.0, 4, "size(8, 3)"))
+    assert "returned the float 4.0; it should return an int" in text
+
+
+def test_check_equal_explains_a_missing_return():
+    assert "forget to `return`" in message_of(lambda: check_equal(None, 4, "f()"))
+
+
+def test_check_equal_passes_on_equal_values():
+    check_equal(np.int64(7), 7, "f()")
+    check_equal((2, 3), (2, 3), "shape")
+
+
+def test_check_array_reports_wrong_shape_with_diagnosis():
+    text = message_of(lambda: check_array(np.zeros((3, 2)), np.zeros((2, 3)), "g()", hint="generic",
+                                          diagnose=lambda a: "rows and columns swapped"))
+    assert "expected shape: (2, 3)" in text and "got shape:      (3, 2)" in text
+    assert "Hint: rows and columns swapped" in text and "generic" not in text
+
+
+def test_check_array_reports_first_wrong_value():
+    expected = np.arange(6.0).reshape(2, 3)
+    got = expected.copy(); got[1, 2] = 99
+    text = message_of(lambda: check_array(got, expected, "g()"))
+    assert "1 of 6 values differ; the first is at index (1, 2)" in text
+    assert "expected 5, got 99" in text
+
+
+def test_check_array_hidden_mode_shows_no_expected_values():
+    expected = np.array([[123.25, 7.5]])
+    text = message_of(lambda: check_array(np.array([[0.0, 7.5]]), expected, "hidden", reveal=False))
+    assert "123.25" not in text and "you returned 0 there" in text
+
+
+def test_check_array_rejects_non_arrays_and_nan():
+    assert "should return a NumPy array" in message_of(lambda: check_array([1, 2], np.ones(2), "g()"))
+    text = message_of(lambda: check_array(np.array([1.0, np.nan]), np.ones(2), "g()"))
+    assert "nan at index (1,)" in text
+
+
+def test_check_close():
+    check_close(0.1 + 0.2, 0.3, "sum")
+    assert "should return a number" in message_of(lambda: check_close("0.3", 0.3, "sum"))
+    assert "not a finite number" in message_of(lambda: check_close(float("inf"), 0.3, "sum"))
+
+
+def test_check_raises_variants():
+    def raises_value_error():
+        raise ValueError("bad size: use a smaller kernel")
+    check_raises(raises_value_error, ValueError, "h()")
+    assert "instead of raising ValueError" in message_of(lambda: check_raises(lambda: 3, ValueError, "h()"))
+    assert "raised TypeError" in message_of(
+        lambda: check_raises(lambda: 1 + "a", ValueError, "h()"))
+
+    def raises_silently():
+        raise ValueError()
+    assert "without a message" in message_of(lambda: check_raises(raises_silently, ValueError, "h()"))
+
+
+def test_unfinished_exercise_is_not_hidden_behind_a_check():
+    def unfinished():
+        raise NotImplementedError()
+    with pytest.raises(NotImplementedError):
+        check_raises(unfinished, ValueError, "h()")
+    with pytest.raises(NotImplementedError):
+        call_student(unfinished, what="h()")
+
+
+def test_call_student_names_the_call_that_raised():
+    text = message_of(lambda: call_student(lambda x: x[5], [1], what="hidden test: k([1])"))
+    assert text.startswith("hidden test: k([1]): your function raised IndexError")
+
+
+def test_all_passed_prints_one_line(capsys):
+    all_passed("pad_image")
+    assert capsys.readouterr().out.startswith("✓ pad_image: all public tests passed")

@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from course.data import PHOTOS, load_digits, load_photo
+from course.mode import is_grading, small
+
+
+def test_digits_are_nchw_in_unit_range():
+    x, y = load_digits()
+    assert x.shape == (1797, 1, 8, 8) and x.dtype == np.float32 and y.shape == (1797,)
+    assert 0.0 <= x.min() and x.max() <= 1.0 and set(y.tolist()) == set(range(10))
+    assert load_digits(limit=5)[0].shape == (5, 1, 8, 8)
+    with pytest.raises(ValueError, match="at least 1"):
+        load_digits(limit=0)
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_every_listed_photo_loads_offline(name):
+    grey = load_photo(name, size=32)
+    colour = load_photo(name, gray=False, size=(16, 24))
+    assert grey.shape == (32, 32) and colour.shape == (16, 24, 3)
+    assert 0.0 <= grey.min() and grey.max() <= 1.0
+
+
+def test_unknown_photo_lists_the_choices():
+    with pytest.raises(ValueError, match="choose one of: camera"):
+        load_photo("cat")
+
+
+def test_small_mode_follows_nbgrader(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert not is_grading() and small(100, 5) == 100
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert is_grading() and small(100, 5) == 5
