@@ -1,0 +1,1 @@
+"""Instructor tools: release generation, hidden checks, reference outputs, grading."""
