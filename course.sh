@@ -39,7 +39,7 @@ pip_install() {
 }
 
 setup_fingerprint() {
-    cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1
+    cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" "$ROOT/setup/lab-overrides.json" | sha256sum | cut -d' ' -f1
 }
 
 setup() {
@@ -61,6 +61,9 @@ Install it, or point COURSE_PYTHON at it: COURSE_PYTHON=/path/to/python3.11 ./co
     pip_install torch==2.13.0
     pip_install -r "$ROOT/requirements.txt"
     pip_install --no-deps -e "$ROOT"
+    # JupyterLab settings for an offline course: no news feed, no update check, no prompts.
+    mkdir -p "$VENV/share/jupyter/lab/settings"
+    cp "$ROOT/setup/lab-overrides.json" "$VENV/share/jupyter/lab/settings/overrides.json"
     "$PY" -c 'import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith("2.13.0") else f"torch {v} was installed instead of 2.13.0")'
     echo "$want" > "$STAMP"
     say "environment ready in $((SECONDS - started)) s"
@@ -105,9 +108,12 @@ open_course() {
     local extra=()
     [ "$(id -u)" = 0 ] && extra+=(--allow-root)
     say "JupyterLab on http://127.0.0.1:$port/lab/tree/$first_notebook (Ctrl+C twice to stop)"
-    cd "$ROOT/release"
+    cd "$ROOT"  # where nbgrader finds nbgrader_config.py (Validate button, formgrader)
+    # The course runs offline: no news feed, no update check.
     exec "$VENV/bin/jupyter-lab" --ip=127.0.0.1 --port="$port" --ServerApp.port_retries=0 \
-        --ServerApp.root_dir="$ROOT/release" --LabApp.default_url="/lab/tree/$first_notebook" "${extra[@]}"
+        --ServerApp.root_dir="$ROOT/release" --LabApp.default_url="/lab/tree/$first_notebook" \
+        --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+        "${extra[@]}"
 }
 
 cmd="${1:-help}"

@@ -4,10 +4,12 @@ Every failed check raises `CheckFailed` (an AssertionError) whose message says w
 checked, what was expected, what came back, and a hint. Hidden tests call the same checks
 with `reveal=False`, which keeps expected values out of the message.
 
-`__tracebackhide__ = True` in a check makes IPython leave that frame out of the traceback
-a student sees: the traceback ends at the test line, followed by the message.
+In a notebook a failed check shows only its message, not a traceback through the checks
+(IPython calls `_render_traceback_`); when the student's own code raised, its traceback is
+shown above the message.
 """
 import numbers
+import traceback
 
 import numpy as np
 
@@ -22,9 +24,17 @@ _MAX_SHOWN = 64  # arrays up to this many elements are printed in full
 class CheckFailed(AssertionError):
     """A check did not pass; the message is meant for the student."""
 
+    def _render_traceback_(self):
+        lines = []
+        if self.__cause__ is not None:
+            lines.append("Your code raised an error while it was being tested:")
+            lines += [frame.rstrip("\n") for frame in traceback.format_exception(self.__cause__)]
+            lines.append("")
+        lines.append(f"\x1b[0;31mCheckFailed\x1b[0m: {self}")
+        return lines
+
 
 def _fail(what, problem, hint=None, lines=()):
-    __tracebackhide__ = True
     text = [f"{what}: {problem}"]
     text += [f"  {line}" for line in lines]
     if hint:
@@ -57,7 +67,6 @@ def check_equal(actual, expected, what, hint=None, reveal=True):
     - hint: one sentence that helps when the check fails
     - reveal: False hides the expected value (hidden tests)
     """
-    __tracebackhide__ = True
     if isinstance(expected, numbers.Integral) and not isinstance(expected, bool):
         if isinstance(actual, (float, np.floating)) and float(actual).is_integer():
             _fail(what, f"returned the float {actual!r}; it should return an int.",
@@ -73,7 +82,6 @@ def check_equal(actual, expected, what, hint=None, reveal=True):
 
 def check_close(actual, expected, what, hint=None, reveal=True, rtol=1e-6, atol=1e-9):
     """Assert that a float result is close to `expected`."""
-    __tracebackhide__ = True
     if isinstance(actual, np.ndarray) and actual.size == 1:
         actual = actual.item()
     if not isinstance(actual, (numbers.Real, np.floating, np.integer)) or isinstance(actual, bool):
@@ -99,7 +107,6 @@ def check_array(actual, expected, what, hint=None, reveal=True, rtol=1e-6, atol=
     - reveal: False keeps the expected values out of the message (hidden tests)
     - diagnose: optional function(actual) -> str or None that names a known mistake
     """
-    __tracebackhide__ = True
     expected = np.asarray(expected)
     if not isinstance(actual, np.ndarray):
         _fail(what, f"returned {_describe(actual)}; it should return a NumPy array.",
@@ -136,7 +143,6 @@ def check_raises(call, exception, what, hint=None):
     - exception: the exception class expected, e.g. ValueError
     - what: the call being checked, as the student would write it
     """
-    __tracebackhide__ = True
     try:
         result = call()
     except exception as err:
@@ -157,7 +163,6 @@ def call_student(fn, *args, what):
 
     NotImplementedError (an exercise not done yet) passes through unchanged.
     """
-    __tracebackhide__ = True
     try:
         return fn(*args)
     except NotImplementedError:

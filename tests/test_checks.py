@@ -99,3 +99,20 @@ def test_call_student_names_the_call_that_raised():
 def test_all_passed_prints_one_line(capsys):
     all_passed("pad_image")
     assert capsys.readouterr().out.startswith("✓ pad_image: all public tests passed")
+
+
+def test_a_failed_check_shows_its_message_not_the_checks_internals():
+    with pytest.raises(CheckFailed) as info:
+        check_equal(3, 4, "f(1)")
+    rendered = info.value._render_traceback_()
+    assert len(rendered) == 1 and rendered[0].endswith("f(1): returned the wrong value.\n  expected: 4\n  got:      3")
+
+
+def test_a_failed_call_shows_the_students_traceback_first():
+    def students_function(x):
+        return x[5]
+    with pytest.raises(CheckFailed) as info:
+        call_student(students_function, [1], what="k([1])")
+    text = "\n".join(info.value._render_traceback_())
+    assert "in students_function" in text and "IndexError: list index out of range" in text
+    assert text.index("students_function") < text.index("CheckFailed")
