@@ -35,6 +35,56 @@ def _size_mistake(actual, image, kernel):
     return None
 
 
+def _first_mistake(actual, image, kernel, wrong_answers):
+    """Name the first mistake whose wrong answer equals `actual`.
+
+    wrong_answers: list of (function(image, kernel) -> array or None, sentence)
+    """
+    if not isinstance(actual, np.ndarray):
+        return None
+    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
+    named = _size_mistake(actual, image, kernel)
+    if named:
+        return named
+    for make, sentence in wrong_answers:
+        candidate = make(image, kernel)
+        if candidate is not None and _matches(actual, candidate):
+            return sentence
+    return None
+
+
+def _valid(image, kernel):
+    return signal.correlate2d(image, kernel, mode="valid")
+
+
+_CORRELATION_MISTAKES = [
+    (lambda im, k: _valid(im, k).T if _valid(im, k).shape != im.shape else None,
+     "Height and width are swapped: your output is the right answer transposed, with rows "
+     "where columns belong. out[i, j] must come from the window whose top-left corner is "
+     "image[i, j], with i counting rows (axis 0)."),
+    (lambda im, k: _valid(im, k[::-1, ::-1]),
+     "Your kernel is flipped: this is true convolution. Deep learning's 'convolution' is "
+     "cross-correlation: multiply each window by the kernel as it is, without turning it round."),
+    (lambda im, k: _valid(im.T, k) if im.shape[0] == im.shape[1] else None,
+     "Height and width are swapped: you read image[col, row] instead of image[row, col]. "
+     "Axis 0 of an array is the row (height), axis 1 the column."),
+    (lambda im, k: _valid(im, k.T) if k.shape[0] == k.shape[1] else None,
+     "The kernel is transposed: you used kernel[j, i] where kernel[i, j] belongs. Row offsets "
+     "go with the kernel's rows."),
+]
+
+_ONE_AXIS = ("The kernel was flipped along one axis only. True convolution flips both: up-down "
+             "and left-right, kernel[::-1, ::-1].")
+
+_CONVOLUTION_MISTAKES = [
+    (_valid,
+     "The kernel was not flipped: this is cross-correlation. True convolution turns the kernel "
+     "round in both directions, kernel[::-1, ::-1], before sliding it."),
+    (lambda im, k: _valid(im, k[::-1, :]), _ONE_AXIS),
+    (lambda im, k: _valid(im, k[:, ::-1]), _ONE_AXIS),
+]
+
+
 def correlation_mistake(actual, image, kernel):
     """Name the mistake in a wrong cross-correlation ('valid' mode, no padding).
 
@@ -43,27 +93,7 @@ def correlation_mistake(actual, image, kernel):
     - image: (H, W) input; kernel: (KH, KW)
     Returns a sentence, or None when no known mistake fits.
     """
-    if not isinstance(actual, np.ndarray):
-        return None
-    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
-    named = _size_mistake(actual, image, kernel)
-    if named:
-        return named
-    if actual.shape != image.shape and _matches(actual, signal.correlate2d(image, kernel, mode="valid").T):
-        return ("Height and width are swapped: your output is the right answer transposed, "
-                "with rows where columns belong. out[i, j] must come from the window whose "
-                "top-left corner is image[i, j], with i counting rows (axis 0).")
-    if _matches(actual, signal.convolve2d(image, kernel, mode="valid")):
-        return ("Your kernel is flipped: this is true convolution. Deep learning's "
-                "'convolution' is cross-correlation: multiply each window by the kernel as it "
-                "is, without turning it round.")
-    if image.shape[0] == image.shape[1] and _matches(actual, signal.correlate2d(image.T, kernel, mode="valid")):
-        return ("Height and width are swapped: you read image[col, row] instead of "
-                "image[row, col]. Axis 0 of an array is the row (height), axis 1 the column.")
-    if kernel.shape[0] == kernel.shape[1] and _matches(actual, signal.correlate2d(image, kernel.T, mode="valid")):
-        return ("The kernel is transposed: you used kernel[j, i] where kernel[i, j] belongs. "
-                "Row offsets go with the kernel's rows.")
-    return None
+    return _first_mistake(actual, image, kernel, _CORRELATION_MISTAKES)
 
 
 def convolution_mistake(actual, image, kernel):
@@ -71,17 +101,4 @@ def convolution_mistake(actual, image, kernel):
 
     Same inputs as `correlation_mistake`.
     """
-    if not isinstance(actual, np.ndarray):
-        return None
-    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
-    named = _size_mistake(actual, image, kernel)
-    if named:
-        return named
-    if _matches(actual, signal.correlate2d(image, kernel, mode="valid")):
-        return ("The kernel was not flipped: this is cross-correlation. True convolution turns "
-                "the kernel round in both directions, kernel[::-1, ::-1], before sliding it.")
-    if _matches(actual, signal.correlate2d(image, kernel[::-1, :], mode="valid")) or \
-            _matches(actual, signal.correlate2d(image, kernel[:, ::-1], mode="valid")):
-        return ("The kernel was flipped along one axis only. True convolution flips both: "
-                "up-down and left-right, kernel[::-1, ::-1].")
-    return None
+    return _first_mistake(actual, image, kernel, _CONVOLUTION_MISTAKES)
