@@ -1,9 +1,10 @@
 """Feedback that never shows hidden tests.
 
 nbgrader's feedback HTML shows every test cell as it ran during autograding, hidden regions
-included, and the traceback of a failed hidden test quotes its code. `HideHiddenTests`
-removes the hidden regions from the shown source and cuts each error in a graded test cell
-down to its last line: the message written by course.checks for the student.
+included, and the traceback of a failed test quotes the code around the failing line.
+`HideHiddenTests` removes the hidden regions from the shown source, drops traceback frames
+inside the hidden test modules, and cuts every quoted line of hidden code out of the others.
+The message written by course.checks for the student stays.
 """
 import re
 
@@ -28,9 +29,16 @@ def split_hidden_region(source):
     return "\n".join(shown), hidden_lines
 
 
-def _leaks(frame, hidden_lines):
-    plain = _ANSI.sub("", frame)
-    return "autograder" in plain or any(line.strip() and line.strip() in plain for line in hidden_lines)
+def _redact(frame, hidden_lines):
+    """The frame with every line that quotes hidden test code cut out; None for a frame that
+    belongs to the hidden test modules themselves."""
+    plain = _ANSI.sub("", frame).strip()
+    if "autograder" in plain.split("\n", 1)[0]:      # "File .../autograder/hidden/...py:12"
+        return None
+    secret = [line.strip() for line in hidden_lines if line.strip()] + [BEGIN, END]
+    kept = [line for line in frame.split("\n")
+            if not any(text in _ANSI.sub("", line) for text in secret)]
+    return "\n".join(kept)
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -44,8 +52,9 @@ class HideHiddenTests(NbGraderPreprocessor):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("traceback"):
                 frames = output["traceback"][:-1]
-                kept = [frame for frame in frames if not _leaks(frame, hidden_lines)]
-                if len(kept) < len(frames):
+                kept = [_redact(frame, hidden_lines) for frame in frames]
+                kept = [frame for frame in kept if frame is not None]
+                if kept != frames:
                     kept.append("(lines of the hidden tests are not shown)")
                 output["traceback"] = kept + output["traceback"][-1:]
         return cell, resources

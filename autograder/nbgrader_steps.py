@@ -57,12 +57,18 @@ def generate_assignment(course_dir, name):
     return run_nbgrader(course_dir, "generate_assignment", name, "--force")
 
 
-def submit(course_dir, student, name, notebook):
-    """Place a student's notebook where `nbgrader autograde` looks for it."""
+
+
+def submit(course_dir, student, name, notebook, filename=None):
+    """Place a student's notebook where `nbgrader autograde` looks for it.
+
+    filename: the name it is saved under (default: the notebook's own file name)
+    """
     folder = pathlib.Path(course_dir) / "submitted" / student / name
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(notebook, folder / pathlib.Path(notebook).name)
-    return folder
+    target = folder / (filename or pathlib.Path(notebook).name)
+    shutil.copy(notebook, target)
+    return target
 
 
 def autograde(course_dir, name):

@@ -3,6 +3,7 @@ from course.checks import call_student, check_array, check_close, check_equal, c
 from course.diagnose import convolution_mistake, correlation_mistake
 
 from autograder.hidden import cases, load_references
+from autograder.hidden.tripwire import library_convolutions_forbidden
 
 ASSIGNMENT = "01-convolution-basics"
 
@@ -34,7 +35,8 @@ def _check_sliding(fn, prefix, name, mistake):
     for case in cases(_refs(), prefix):
         image, kernel = case["image"], case["kernel"]
         what = f"hidden test: {name}(image of shape {image.shape}, kernel of shape {kernel.shape})"
-        got = call_student(fn, image.copy(), kernel.copy(), what=what)
+        with library_convolutions_forbidden(name):
+            got = call_student(fn, image.copy(), kernel.copy(), what=what)
         check_array(got, case["expected"], what, reveal=False,
                     diagnose=lambda actual: mistake(actual, image, kernel),
                     hint="Test your function on a non-square image with a non-square kernel, "
@@ -62,8 +64,9 @@ def check_match_template(match_template):
         image, template = case["image"], case["template"]
         what = (f"hidden test: match_template(image of shape {image.shape}, "
                 f"template of shape {template.shape})")
-        check_array(call_student(match_template, image.copy(), template.copy(), what=what),
-                    case["expected"], what, reveal=False,
+        with library_convolutions_forbidden("match_template"):
+            got = call_student(match_template, image.copy(), template.copy(), what=what)
+        check_array(got, case["expected"], what, reveal=False,
                     hint="One cosine similarity per window position, in the layout of a 'valid' "
                          "correlation; the values lie between -1 and 1.")
 

@@ -1,8 +1,9 @@
-"""The whole nbgrader loop on assignment 01, in a throw-away course directory:
-generate_assignment, three submissions, autograde, manual grading, feedback, export."""
+"""The whole nbgrader loop on every assignment, in one throw-away course directory:
+generate_assignment, three students per assignment (the solution, the untouched release,
+one typical bug), autograde, manual grading, feedback and export."""
 import csv
-import pathlib
 import re
+from dataclasses import dataclass
 
 import pytest
 from nbgrader.api import Gradebook
@@ -10,10 +11,15 @@ from nbgrader.api import Gradebook
 from autograder import nbgrader_steps as steps
 from autograder.submissions import fill_in
 
-A1 = "01-convolution-basics"
-NOTEBOOK = f"{A1}.ipynb"
-AUTO_POINTS = 14
-MANUAL_POINTS = 2
+
+@dataclass
+class Expected:
+    auto_points: int
+    manual: dict          # grade_id of each free-response cell -> points
+    bug: dict             # grade_id -> the buggy answer a typical student writes
+    bug_loses: int        # points the bug costs
+    bug_feedback: list    # phrases the buggy student's feedback must contain
+
 
 # height and width mixed up: the right values, transposed
 SWAPPED_CORRELATE = '''
@@ -27,77 +33,154 @@ def correlate2d_valid(image, kernel):
     return out
 '''
 
+# true convolution instead of cross-correlation: the kernel turned round
+FLIPPED_CONV_FORWARD = '''
+def conv_forward_naive(x, w, b, conv_param):
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out = (H + 2 * pad - HH) // stride + 1
+    W_out = (W + 2 * pad - WW) // stride + 1
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F, H_out, W_out))
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f, :, ::-1, ::-1]) + b[f]
+    return out, (x, w, b, conv_param)
+'''
+
+# dw restarted for every image: only the last image's gradient survives
+DW_NOT_SUMMED = '''
+def conv_backward_naive(dout, cache):
+    x, w, b, conv_param = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    _, _, H_out, W_out = dout.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad = np.zeros_like(x_pad)
+    db = dout.sum(axis=(0, 2, 3))
+    for n in range(N):
+        dw = np.zeros_like(w)
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    dw[f] += dout[n, f, i, j] * window
+                    dx_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW] += dout[n, f, i, j] * w[f]
+    return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
+'''
+
+# the gradient copied to every cell of the window instead of the arg-max only
+GRADIENT_TO_EVERY_CELL = '''
+def max_pool_backward_naive(dout, cache):
+    x, pool_param = cache
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x, dtype=float)
+    N, C, H_out, W_out = dout.shape
+    for i in range(H_out):
+        for j in range(W_out):
+            dx[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw] += dout[:, :, i:i + 1, j:j + 1]
+    return dx
+'''
+
+EXPECTED = {
+    "01-convolution-basics": Expected(
+        auto_points=14, manual={"a1_odd_kernels": 2},
+        bug={"a1_correlate2d_valid": SWAPPED_CORRELATE}, bug_loses=3 + 2,  # convolve2d uses it
+        bug_feedback=["correlate2d_valid(image of shape (4, 4), kernel of shape (2, 2)): returned the wrong values",
+                      "Height and width are swapped"]),
+    "02-convolution-forward": Expected(
+        auto_points=11, manual={"a2_view_vs_copy": 2},
+        bug={"a2_conv_forward_naive": FLIPPED_CONV_FORWARD}, bug_loses=3,
+        bug_feedback=["conv_forward_naive(x (1, 1, 4, 4), w (1, 1, 2, 2), stride 1, pad 0)", "flipped"]),
+    "03-convolution-backward": Expected(
+        auto_points=11, manual={"a3_explain_bugs": 2},
+        bug={"a3_conv_backward_naive": DW_NOT_SUMMED}, bug_loses=4,
+        bug_feedback=["dw from conv_backward_naive with x (2, 3, 5, 5)", "dw is not summed over the batch"]),
+    "04-pooling": Expected(
+        auto_points=8, manual={"a4_shift_question": 2},
+        bug={"a4_max_pool_backward_naive": GRADIENT_TO_EVERY_CELL}, bug_loses=2,
+        bug_feedback=["max_pool_backward_naive(", "The gradient went to every cell of each window"]),
+}
+STUDENTS = ("ada", "blank", "bug")
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = steps.make_course(tmp_path_factory.mktemp("course"), [A1])
-    steps.generate_assignment(course, A1)
-    release = course / "release" / A1 / NOTEBOOK
-    source = course / "source" / A1 / NOTEBOOK
+    course = steps.make_course(tmp_path_factory.mktemp("course"), list(EXPECTED))
     work = tmp_path_factory.mktemp("students")
-    submissions = {
-        "ada": fill_in(release, source, work / "ada.ipynb"),
-        "blank": release,
-        "swapped": fill_in(release, source, work / "swapped.ipynb",
-                           replace={"a1_correlate2d_valid": SWAPPED_CORRELATE}),
-    }
-    for student, notebook in submissions.items():
-        target = steps.submit(course, student, A1, notebook)
-        (target / notebook.name).rename(target / NOTEBOOK)
-    log = steps.autograde(course, A1)
-    # the instructor grades the free-response answer of one student in the formgrader
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        grade = gb.find_grade("a1_odd_kernels", A1, A1, "ada")
-        grade.manual_score = MANUAL_POINTS
-        gb.db.commit()
-    steps.generate_feedback(course, A1)
+    logs = {}
+    for name, expected in EXPECTED.items():
+        steps.generate_assignment(course, name)
+        release = course / "release" / name / f"{name}.ipynb"
+        source = course / "source" / name / f"{name}.ipynb"
+        answers = {"ada": fill_in(release, source, work / f"ada-{name}.ipynb"),
+                   "blank": release,
+                   "bug": fill_in(release, source, work / f"bug-{name}.ipynb", replace=expected.bug)}
+        for student, notebook in answers.items():
+            steps.submit(course, student, name, notebook, filename=f"{name}.ipynb")
+        logs[name] = steps.autograde(course, name)
+        # the instructor grades the free-response answers of one student in the formgrader
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            for grade_id, points in expected.manual.items():
+                gb.find_grade(grade_id, name, name, "ada").manual_score = points
+            gb.db.commit()
+        steps.generate_feedback(course, name)
     steps.export_grades(course, course / "grades.csv")
-    return course, log
+    return course, logs
 
 
 def scores(course):
     with open(course / "grades.csv") as f:
-        return {row["student_id"]: (float(row["score"]), float(row["max_score"]))
+        return {(row["assignment"], row["student_id"]): (float(row["score"]), float(row["max_score"]))
                 for row in csv.DictReader(f)}
 
 
-def feedback_html(course, student):
-    return (course / "feedback" / student / A1 / f"{A1}.html").read_text()
+def feedback_html(course, name, student):
+    return (course / "feedback" / student / name / f"{name}.html").read_text()
 
 
 def test_export_has_exactly_the_expected_scores(graded):
     course, _ = graded
-    total = AUTO_POINTS + MANUAL_POINTS
-    assert scores(course) == {
-        "ada": (total, total),
-        "blank": (0.0, total),
-        "swapped": (AUTO_POINTS - 3 - 2, total),  # correlate2d_valid and convolve2d_valid fail
-    }
+    wanted = {}
+    for name, e in EXPECTED.items():
+        total = e.auto_points + sum(e.manual.values())
+        wanted[(name, "ada")] = (total, total)
+        wanted[(name, "blank")] = (0.0, total)
+        wanted[(name, "bug")] = (e.auto_points - e.bug_loses, total)
+    assert scores(course) == wanted
 
 
-def test_autograde_reports_no_timeout_or_crash(graded):
-    _, log = graded
-    assert "Timeout" not in log and "timed out" not in log
-    assert "Dead kernel" not in log and "DeadKernelError" not in log
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_autograde_reports_no_timeout_or_crash(graded, name):
+    _, logs = graded
+    assert "Timeout" not in logs[name] and "timed out" not in logs[name]
+    assert "Dead kernel" not in logs[name] and "DeadKernelError" not in logs[name]
 
 
-def test_feedback_names_the_bug_with_its_hint(graded):
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_feedback_names_the_bug_with_its_hint(graded, name):
     course, _ = graded
-    html = feedback_html(course, "swapped")
-    assert "correlate2d_valid(image of shape (4, 4), kernel of shape (2, 2)): returned the wrong values" in html
-    assert "Height and width are swapped" in html
+    html = feedback_html(course, name, "bug")
+    for phrase in EXPECTED[name].bug_feedback:
+        assert phrase in html
 
 
-def test_feedback_of_an_unanswered_exercise_says_so(graded):
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_feedback_of_an_unanswered_exercise_says_so(graded, name):
     course, _ = graded
-    assert "NotImplementedError" in feedback_html(course, "blank")
+    assert "NotImplementedError" in feedback_html(course, name, "blank")
 
 
-@pytest.mark.parametrize("student", ["ada", "blank", "swapped"])
-def test_feedback_shows_no_hidden_test_code_or_reference_values(graded, student):
+@pytest.mark.parametrize("name", list(EXPECTED))
+@pytest.mark.parametrize("student", STUDENTS)
+def test_feedback_shows_no_hidden_test_code_or_reference_values(graded, name, student):
     course, _ = graded
-    html = feedback_html(course, student)
+    html = feedback_html(course, name, student)
     assert "HIDDEN TESTS" not in html
     assert "autograder" not in html  # neither the hidden imports nor paths of hidden test files
-    assert not re.search(r"check_[a-z0-9_]+\((dense_params|correlate2d_valid)\)", html)
-    assert "expected: (hidden)" in html or student == "ada" or "NotImplementedError" in html
+    assert not re.search(r"check_[a-z0-9_]+\([a-z0-9_, ]+\)\s*$", html, re.M)

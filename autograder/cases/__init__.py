@@ -1,0 +1,13 @@
+"""Reference cases of each assignment: one module per assignment, each with `build()`
+returning {key: array} (inputs from a fixed seed, expected outputs from an independent oracle).
+
+To add an assignment: write cases/<topic>.py with build(), and list it in ASSIGNMENTS.
+"""
+from autograder.cases import convolution_backward, convolution_basics, convolution_forward, pooling
+
+ASSIGNMENTS = {
+    "01-convolution-basics": convolution_basics.build,
+    "02-convolution-forward": convolution_forward.build,
+    "03-convolution-backward": convolution_backward.build,
+    "04-pooling": pooling.build,
+}

@@ -1,0 +1,45 @@
+"""Make sure an exercise does not hand its work to a library convolution.
+
+While a student's function runs inside `library_convolutions_forbidden(...)`, the convolution
+functions of torch, scipy.signal and scipy.ndimage raise CheckFailed instead of computing.
+Limit (said in the README): a name bound before the test runs, e.g.
+`from torch.nn.functional import conv2d` at the top of the notebook, keeps the original
+function; the tripwire replaces module attributes, not names a student already copied.
+"""
+import contextlib
+import importlib
+
+from course.checks import CheckFailed
+
+FORBIDDEN = {
+    "torch": ["conv1d", "conv2d", "conv3d", "convolution", "max_pool2d", "avg_pool2d"],
+    "torch.nn.functional": ["conv1d", "conv2d", "conv3d", "unfold", "max_pool2d", "avg_pool2d",
+                            "max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d"],
+    "scipy.signal": ["correlate", "correlate2d", "convolve", "convolve2d", "fftconvolve", "oaconvolve"],
+    "scipy.ndimage": ["correlate", "convolve", "correlate1d", "convolve1d", "maximum_filter", "uniform_filter"],
+}
+
+
+@contextlib.contextmanager
+def library_convolutions_forbidden(exercise):
+    """Within the block, library convolutions raise CheckFailed naming `exercise`."""
+    saved = []
+
+    def tripped(library_name):
+        def refuse(*args, **kwargs):
+            raise CheckFailed(f"{exercise} called {library_name}: this exercise is to write the "
+                              "operation yourself, with NumPy. Library convolutions are only the "
+                              "reference the tests compare with.")
+        return refuse
+
+    try:
+        for module_name, names in FORBIDDEN.items():
+            module = importlib.import_module(module_name)
+            for name in names:
+                if hasattr(module, name):
+                    saved.append((module, name, getattr(module, name)))
+                    setattr(module, name, tripped(f"{module_name}.{name}"))
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
