@@ -18,7 +18,7 @@ __all__ = [
     "call_student",
 ]
 
-_MAX_SHOWN = 64  # arrays up to this many elements are printed in full
+_MAX_SHOWN = 30  # arrays up to this many elements are printed in full
 
 
 class CheckFailed(AssertionError):
