@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The course's front door.
 #   ./course.sh open [--port N]   set up if needed, then JupyterLab on the student notebooks
-#   ./course.sh test [ARGS]       set up if needed, then every test (ARGS go to pytest)
+#   ./course.sh test [ARGS]       set up if needed, then every test (ARGS go to pytest);
+#                                 the browser tests need chromium (/usr/bin/chromium)
 #   ./course.sh doctor            check the environment and say what to fix
 #   ./course.sh release           regenerate release/ from source/ (instructors)
 #   ./course.sh setup             only create or update the environment in .venv/
@@ -69,6 +70,17 @@ Install it, or point COURSE_PYTHON at it: COURSE_PYTHON=/path/to/python3.11 ./co
     say "environment ready in $((SECONDS - started)) s"
 }
 
+setup_browser_tests() {
+    # The browser tests drive Debian's chromium with Playwright; installed only for testing.
+    local stamp="$VENV/.course-browser" want
+    want="$(sha256sum "$ROOT/requirements-browser.txt" | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    pip_install -r "$ROOT/requirements-browser.txt"
+    echo "$want" > "$stamp"
+}
+
 port_is_free() {
     "$PY" - "$1" <<'PY'
 import socket, sys
@@ -123,10 +135,11 @@ case "$cmd" in
     open) setup; open_course "$@" ;;
     test)
         setup
+        setup_browser_tests
         cd "$ROOT"
         exec "$PY" -m pytest "$@" ;;
     doctor) setup; exec "$PY" -m course.doctor ;;
     release) setup; cd "$ROOT"; exec "$PY" -m autograder.release "$@" ;;
-    help|-h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) say "unknown command '$cmd'"; sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    help|-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) say "unknown command '$cmd'"; sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

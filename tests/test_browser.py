@@ -1,0 +1,60 @@
+"""The course as a student sees it, in a real browser.
+
+Screenshots go to the pytest temporary folder (printed with -s) so a person can look at them.
+"""
+import pathlib
+import shutil
+
+import pytest
+
+from autograder.submissions import fill_in
+from browser import TOKEN, browser_page, free_port, require_browser, run_all_cells, running_lab
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+A1 = "01-convolution-basics"
+
+
+@pytest.fixture(autouse=True)
+def _browser_available():
+    require_browser()
+
+
+def test_course_sh_open_shows_the_first_notebook(tmp_path):
+    port = free_port()
+    with running_lab([str(REPO / "course.sh"), "open", "--port", str(port)], tmp_path / "lab.log", port) as url:
+        with browser_page() as page:
+            # the URL course.sh prints: JupyterLab opens straight at the first notebook
+            page.goto(f"{url}/lab/tree/{A1}/{A1}.ipynb?reset&token={TOKEN}")
+            page.get_by_role("heading", name="01 · Convolution basics").wait_for(timeout=60_000)
+            page.screenshot(path=str(tmp_path / "open.png"))
+            assert page.locator(".jp-NotebookPanel-notebook .jp-Cell").count() > 40
+    print(f"screenshot: {tmp_path / 'open.png'}")
+    assert "/lab/tree/01-convolution-basics/01-convolution-basics.ipynb" in (tmp_path / "lab.log").read_text()
+
+
+def test_widget_updates_when_the_student_moves_a_slider(tmp_path):
+    """A1 answered correctly, run in JupyterLab: the output-size explorer reacts to its sliders."""
+    work = tmp_path / "work"
+    work.mkdir()
+    fill_in(REPO / "release" / A1 / f"{A1}.ipynb", REPO / "source" / A1 / f"{A1}.ipynb", work / f"{A1}.ipynb")
+    port = free_port()
+    lab = [str(REPO / ".venv" / "bin" / "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
+           f"--ServerApp.root_dir={work}", "--allow-root", "--LabApp.news_url=None"]
+    with running_lab(lab, tmp_path / "lab.log", port, cwd=work) as url:
+        with browser_page() as page:
+            page.goto(f"{url}/lab/tree/{A1}.ipynb?reset&token={TOKEN}")
+            page.get_by_role("heading", name="01 · Convolution basics").wait_for(timeout=60_000)
+            run_all_cells(page)
+            formula = page.locator(".widget-html", has_text="Your conv_output_size(7, 3, 0, 2) returned 3.")
+            formula.wait_for(timeout=120_000)
+            formula.scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "explorer-before.png"))
+            stride = page.locator(".widget-slider", has_text="stride S").locator(".noUi-handle")
+            stride.focus()
+            page.keyboard.press("ArrowRight")          # stride 2 -> 3: (7 - 3) / 3 is not whole
+            after = page.locator(".widget-html", has_text="Your conv_output_size(7, 3, 0, 3) raised ValueError")
+            after.wait_for(timeout=30_000)
+            assert "is not a whole number" in after.inner_text()
+            page.screenshot(path=str(tmp_path / "explorer-after.png"))
+    print(f"screenshots: {tmp_path / 'explorer-before.png'} {tmp_path / 'explorer-after.png'}")
+    shutil.rmtree(work, ignore_errors=True)
