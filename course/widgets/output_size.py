@@ -2,10 +2,13 @@
 positions drawn along one axis, and the student's own `conv_output_size` answer beside
 the count of positions that really fit."""
 import base64
+import html
 import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+
+from course.widgets.fallback import LIVE_CLASS, LiveWidget, css_animation, live_style
 
 
 def window_starts(n, f, pad, stride):
@@ -56,7 +59,7 @@ def _png(n, f, pad, stride):
     fig, ax = plt.subplots(figsize=(7, 1.6 + 0.22 * max(len(window_starts(n, f, pad, stride)), 1)))
     draw(n, f, pad, stride, ax)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
 
@@ -73,7 +76,23 @@ def _student_says(size_fn, n, f, pad, stride):
         return f"Your {call} raised {type(err).__name__}: {err}"
 
 
-class OutputSizeExplorer(widgets.VBox):
+def axis_frames(n, f, pad, stride):
+    """HTML frames of the window sliding along the padded axis, one per position."""
+    cells = []
+    for s in window_starts(n, f, pad, stride):
+        row = []
+        for i in range(n + 2 * pad):
+            is_pad = i < pad or i >= pad + n
+            colour = "#fdd0a2" if s <= i < s + f else "#eeeeee" if is_pad else "#ffffff"
+            text = "0" if is_pad else f"x{i - pad}"
+            row.append(f"<td style='width:26px; height:26px; text-align:center; border:1px solid "
+                       f"#bbb; background:{colour}; font:11px monospace'>{text}</td>")
+        cells.append(f"<div style='font:12px sans-serif'>window {len(cells)} starts at {s}</div>"
+                     f"<table style='border-collapse:collapse; margin:0'><tr>{''.join(row)}</tr></table>")
+    return cells
+
+
+class OutputSizeExplorer(LiveWidget, widgets.VBox):
     """Sliders for W, F, P, S; the window positions drawn; the formula and, if given, what
     the student's `size_fn(n, f, pad, stride)` returns for the same settings."""
 
@@ -86,10 +105,11 @@ class OutputSizeExplorer(widgets.VBox):
             "pad": widgets.IntSlider(pad, 0, 3, description="padding P", style=style),
             "stride": widgets.IntSlider(stride, 1, 4, description="stride S", style=style),
         }
-        self.picture = widgets.Image(format="png")
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))
         self.formula = widgets.HTML()
         super().__init__([widgets.HBox([widgets.VBox(list(self.sliders.values())), self.formula]),
-                          self.picture])
+                          self.picture, live_style()])
+        self.add_class(LIVE_CLASS)
         for slider in self.sliders.values():
             slider.observe(self._update, names="value")
         self._update()
@@ -105,16 +125,15 @@ class OutputSizeExplorer(widgets.VBox):
         s = self.settings()
         self.picture.value = _png(**s)
         formula, student = self._text()
-        self.formula.value = f"<div style='max-width:420px'><p>{formula}</p><p><b>{student}</b></p></div>"
+        self.formula.value = (f"<div style='max-width:420px'><p>{html.escape(formula)}</p>"
+                              f"<p><b>{html.escape(student)}</b></p></div>")
 
     def static_html(self):
-        """The current state as plain HTML: the picture and the text, no JavaScript needed."""
+        """The current state as plain HTML: the picture, the text and a CSS animation of the
+        window positions; no JavaScript needed."""
         formula, student = self._text()
         data = base64.b64encode(self.picture.value).decode("ascii")
-        return (f"<div><img src='data:image/png;base64,{data}'/><p>{formula}</p>"
-                f"<p><b>{student}</b></p></div>")
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = self.static_html()
-        return bundle
+        frames = axis_frames(**self.settings())
+        return (f"<div><img src='data:image/png;base64,{data}'/><p>{html.escape(formula)}</p>"
+                f"<p><b>{html.escape(student)}</b></p>"
+                f"{css_animation(frames, 1.0, 'Slide the window')}</div>")
