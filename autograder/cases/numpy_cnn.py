@@ -1,0 +1,182 @@
+"""Cases for 05-numpy-cnn. Oracle: torch in float64 (conv2d, relu, linear, max_pool2d,
+cross_entropy and their autograd gradients), and torch's layer shapes for the unit counts.
+
+Max-pooling ties: PyTorch's CPU max pooling sends the gradient of a window to the first maximum
+in row-major order, the rule the notebook asks for; two pooling cases hold small integers, so
+many windows tie. ReLU inputs are random normals, never exactly 0.
+"""
+import numpy as np
+import torch
+import torch.nn.functional as tnf
+
+SEED = 2026 + 5
+
+# (N, C, H, W, F, HH, WW, stride, pad, float32 input): non-square inputs and kernels, strides
+# 1-3, pads 0-2, every case tiled exactly; one float32 input like the digits
+CONV_CASES = [
+    (2, 3, 7, 5, 4, 3, 3, 1, 1, False),
+    (1, 2, 7, 6, 3, 3, 2, 2, 1, False),
+    (3, 1, 8, 8, 5, 3, 3, 1, 0, False),
+    (2, 2, 9, 7, 2, 3, 3, 2, 0, False),
+    (1, 3, 5, 9, 2, 1, 1, 1, 0, False),
+    (2, 1, 6, 10, 3, 2, 4, 2, 1, False),
+    (1, 1, 10, 7, 2, 4, 1, 3, 0, False),
+    (1, 2, 4, 4, 2, 5, 5, 1, 2, False),
+    (4, 1, 8, 8, 6, 3, 3, 1, 1, True),
+]
+# (x shape, W shape, stride, pad) that Convolution.forward must refuse with ValueError
+CONV_REFUSED = [
+    ((1, 1, 7, 6), (2, 1, 3, 3), 3, 0),      # (7 - 3) % 3 != 0
+    ((1, 2, 6, 6), (2, 2, 2, 3), 2, 0),      # width: (6 - 3) % 2 != 0
+    ((1, 1, 3, 3), (1, 1, 5, 5), 1, 0),      # the filter is larger than the input
+    ((2, 3, 5, 5), (2, 2, 3, 3), 1, 1),      # 3 channels, filters for 2
+]
+RELU_SHAPES = [(4, 7), (2, 3, 5, 4), (1, 6)]
+# (x shape, M)
+AFFINE_CASES = [((5, 6), 3), ((3, 2, 3, 4), 5), ((1, 4, 2, 2), 2), ((4, 3, 1, 5), 1)]
+# (N, C, H, W, pool_h, pool_w, stride, small integers)
+POOL_CASES = [
+    (2, 3, 6, 8, 2, 2, 2, False),
+    (1, 2, 7, 5, 3, 3, 2, False),
+    (2, 1, 5, 7, 2, 3, 1, False),
+    (1, 2, 9, 8, 3, 2, 3, False),
+    (2, 2, 4, 6, 2, 2, 2, True),
+    (1, 1, 6, 7, 3, 3, 1, True),
+]
+POOL_REFUSED = [((1, 1, 5, 4), 2, 2, 2), ((1, 2, 6, 7), 3, 2, 2), ((1, 1, 2, 6), 3, 3, 1)]
+# (N, K, scale, offset of one class, dout): scores scale * normal, one class raised by offset
+SOFTMAX_CASES = [
+    (4, 10, 3.0, 0.0, 1.0),
+    (3, 5, 1.0, 1000.0, 1.0),         # overflow without subtracting the max
+    (2, 3, 1.0, -800.0, 1.0),         # the right class underflows: log-probabilities needed
+    (6, 4, 2.0, 0.0, 0.5),            # dout is not 1
+    (2, 2, 0.5, 0.0, 3.0),
+]
+# (input_dim, (filter_num, filter_size, pad, stride), hidden_size, output_size, N)
+NET_CASES = [
+    ((2, 6, 10), (3, 3, 0, 1), 7, 5, 4),
+    ((1, 11, 7), (2, 3, 1, 2), 6, 3, 3),
+    ((3, 5, 5), (4, 2, 0, 1), 5, 4, 2),
+]
+# (input_size, filter_size, pad, stride, filter_num)
+POOL_UNITS_CASES = [
+    (8, 3, 1, 1, 16), (12, 5, 2, 1, 6), (10, 3, 0, 1, 8), (32, 5, 0, 1, 6), (11, 3, 1, 2, 5),
+    (13, 3, 0, 2, 7), (4, 5, 1, 1, 2), (24, 5, 2, 1, 20),
+    (7, 3, 0, 1, 16), (9, 3, 0, 1, 10), (28, 5, 0, 2, 30), (10, 4, 0, 3, 2), (6, 3, 1, 2, 4),
+    (3, 5, 0, 1, 2), (5, 5, 0, 1, 3), (15, 3, 1, 1, 12),
+]
+
+
+def _grads(fn, inputs, dout):
+    """out = fn(*inputs) and the gradients of sum(out * dout) w.r.t. each input, in float64."""
+    tensors = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in inputs]
+    out = fn(*tensors)
+    out.backward(torch.as_tensor(np.asarray(dout, dtype=np.float64)))
+    return out.detach().numpy(), [t.grad.numpy() for t in tensors]
+
+
+def _out_shape(fn, inputs):
+    with torch.no_grad():
+        return tuple(fn(*[torch.from_numpy(np.asarray(a, dtype=np.float64)) for a in inputs]).shape)
+
+
+def net_scores(params, x, stride, pad):
+    """The SimpleConvNet scores with torch tensors (autograd-able)."""
+    h = tnf.conv2d(x, params["W1"], params["b1"], stride=stride, padding=pad)
+    h = tnf.max_pool2d(torch.relu(h), 2)
+    h = torch.relu(h.flatten(1) @ params["W2"] + params["b2"])
+    return h @ params["W3"] + params["b3"]
+
+
+def pool_units(input_size, filter_size, pad, stride, filter_num):
+    """Units after conv + 2x2 pooling, or -1 when the sizes do not divide (torch's shapes)."""
+    side = input_size + 2 * pad
+    if filter_size > side:
+        return -1
+    x = torch.zeros(1, 1, input_size, input_size)
+    conv = tnf.conv2d(x, torch.zeros(filter_num, 1, filter_size, filter_size), stride=stride, padding=pad)
+    size = conv.shape[-1]
+    if (size - 1) * stride + filter_size != side or size % 2:
+        return -1
+    return int(tnf.max_pool2d(conv, 2).numel())
+
+
+def build():
+    """Cases for 05-numpy-cnn: {key: array}."""
+    for N, C, H, W, F, HH, WW, stride, pad, _ in CONV_CASES:
+        assert (H + 2 * pad - HH) % stride == 0 and (W + 2 * pad - WW) % stride == 0
+    for N, C, H, W, ph, pw, stride, _ in POOL_CASES:
+        assert (H - ph) % stride == 0 and (W - pw) % stride == 0
+    rng = np.random.default_rng(SEED)
+    refs = {}
+    for i, (N, C, H, W, F, HH, WW, stride, pad, single) in enumerate(CONV_CASES):
+        x = rng.normal(size=(N, C, H, W)).astype(np.float32 if single else np.float64)
+        w, b = rng.normal(size=(F, C, HH, WW)), rng.normal(size=F)
+        conv = lambda x_, w_, b_: tnf.conv2d(x_, w_, b_, stride=stride, padding=pad)
+        dout = rng.normal(size=_out_shape(conv, (x, w, b)))
+        out, (dx, dw, db) = _grads(conv, (x, w, b), dout)
+        refs.update({f"conv/{i}/x": x, f"conv/{i}/W": w, f"conv/{i}/b": b, f"conv/{i}/dout": dout,
+                     f"conv/{i}/stride_pad": np.array([stride, pad]), f"conv/{i}/out": out,
+                     f"conv/{i}/dx": dx, f"conv/{i}/dW": dw, f"conv/{i}/db": db})
+    for i, (x_shape, w_shape, stride, pad) in enumerate(CONV_REFUSED):
+        refs[f"conv_refused/{i}/x_shape"], refs[f"conv_refused/{i}/W_shape"] = np.array(x_shape), np.array(w_shape)
+        refs[f"conv_refused/{i}/stride_pad"] = np.array([stride, pad])
+
+    for i, shape in enumerate(RELU_SHAPES):
+        x, dout = rng.normal(size=shape), rng.normal(size=shape)
+        out, (dx,) = _grads(torch.relu, (x,), dout)
+        refs.update({f"relu/{i}/x": x, f"relu/{i}/dout": dout, f"relu/{i}/out": out, f"relu/{i}/dx": dx})
+
+    for i, (x_shape, M) in enumerate(AFFINE_CASES):
+        D = int(np.prod(x_shape[1:]))
+        x, w, b = rng.normal(size=x_shape), rng.normal(size=(D, M)), rng.normal(size=M)
+        dout = rng.normal(size=(x_shape[0], M))
+        out, (dx, dw, db) = _grads(lambda x_, w_, b_: tnf.linear(x_.flatten(1), w_.T, b_), (x, w, b), dout)
+        refs.update({f"affine/{i}/x": x, f"affine/{i}/W": w, f"affine/{i}/b": b, f"affine/{i}/dout": dout,
+                     f"affine/{i}/out": out, f"affine/{i}/dx": dx, f"affine/{i}/dW": dw, f"affine/{i}/db": db})
+
+    for i, (N, C, H, W, ph, pw, stride, ties) in enumerate(POOL_CASES):
+        x = (rng.integers(0, 3, size=(N, C, H, W)).astype(np.float64) if ties
+             else rng.normal(size=(N, C, H, W)))
+        pool = lambda x_: tnf.max_pool2d(x_, (ph, pw), stride=stride)
+        dout = rng.normal(size=_out_shape(pool, (x,)))
+        out, (dx,) = _grads(pool, (x,), dout)
+        refs.update({f"maxpool/{i}/x": x, f"maxpool/{i}/pool": np.array([ph, pw, stride]),
+                     f"maxpool/{i}/dout": dout, f"maxpool/{i}/out": out, f"maxpool/{i}/dx": dx})
+    for i, (x_shape, ph, pw, stride) in enumerate(POOL_REFUSED):
+        refs[f"pool_refused/{i}/x_shape"] = np.array(x_shape)
+        refs[f"pool_refused/{i}/pool"] = np.array([ph, pw, stride])
+
+    for i, (N, K, scale, offset, dout) in enumerate(SOFTMAX_CASES):
+        x, t = scale * rng.normal(size=(N, K)), rng.integers(0, K, size=N)
+        x[np.arange(N), t] += offset
+        if offset > 0:                   # raise another class than the label in one row
+            x[0, (t[0] + 1) % K] += offset
+        loss, (dx,) = _grads(lambda x_: tnf.cross_entropy(x_, torch.from_numpy(t)) * dout, (x,), 1.0)
+        refs.update({f"softmax/{i}/x": x, f"softmax/{i}/t": t, f"softmax/{i}/dout": np.array(dout),
+                     f"softmax/{i}/loss": loss / dout, f"softmax/{i}/dx": dx})
+
+    for i, (input_dim, (filter_num, filter_size, pad, stride), hidden, out_size, N) in enumerate(NET_CASES):
+        C, H, W = input_dim
+        conv_h, conv_w = (H + 2 * pad - filter_size) // stride + 1, (W + 2 * pad - filter_size) // stride + 1
+        units = filter_num * (conv_h // 2) * (conv_w // 2)
+        shapes = {"W1": (filter_num, C, filter_size, filter_size), "b1": (filter_num,),
+                  "W2": (units, hidden), "b2": (hidden,), "W3": (hidden, out_size), "b3": (out_size,)}
+        params = {key: rng.normal(scale=0.5, size=shape) for key, shape in shapes.items()}
+        x, t = rng.normal(size=(N, *input_dim)), rng.integers(0, out_size, size=N)
+        tensors = {key: torch.tensor(value, requires_grad=True) for key, value in params.items()}
+        scores = net_scores(tensors, torch.from_numpy(x), stride, pad)
+        loss = tnf.cross_entropy(scores, torch.from_numpy(t))
+        loss.backward()
+        refs.update({f"net/{i}/input_dim": np.array(input_dim),
+                     f"net/{i}/conv": np.array([filter_num, filter_size, pad, stride]),
+                     f"net/{i}/sizes": np.array([hidden, out_size]),
+                     f"net/{i}/x": x, f"net/{i}/t": t, f"net/{i}/scores": scores.detach().numpy(),
+                     f"net/{i}/loss": np.array(loss.item())})
+        for key, value in params.items():
+            refs[f"net/{i}/{key}"] = value
+            refs[f"net/{i}/grad_{key}"] = tensors[key].grad.numpy()
+
+    table = [(*args, pool_units(*args)) for args in POOL_UNITS_CASES]
+    refs["pool_units/cases"] = np.array(table)
+    return refs
