@@ -1,0 +1,273 @@
+"""Cases for 06-pytorch-cnns. Oracles: torch.nn.functional in float64 (conv2d, the small CNN
+and LeNet-5 written out layer by layer), torch modules' own parameter counts and forward
+passes (flatten sizes, parameter counts).
+
+Networks are stored as an input, the output it gives, and the seed of their parameters
+(`network_params(seed, shapes)` rebuilds the arrays, in the order the layers are applied, which
+keeps the file small); the hidden tests copy the parameters into the student's model in its
+creation order and compare outputs. Layer stacks are stored as rows of integers (LAYER
+below) and rebuilt with `build_stack`, which the hidden tests import from here.
+"""
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as tnf
+
+SEED = 2026 + 6
+
+# one layer per row: (kind, a, b, kernel_h, kernel_w, stride, pad, dilation, bias)
+CONV, MAXPOOL, AVGPOOL, RELU, FLATTEN, LINEAR, SIGMOID = range(7)
+LAYER = ("kind", "in", "out", "kernel_h", "kernel_w", "stride", "pad", "dilation", "bias")
+
+
+def conv(c_in, c_out, k, stride=1, pad=0, dilation=1, bias=1):
+    kh, kw = (k, k) if np.isscalar(k) else k
+    return (CONV, c_in, c_out, kh, kw, stride, pad, dilation, bias)
+
+
+def pool(k, stride=None, kind=MAXPOOL):
+    return (kind, 0, 0, k, k, stride or k, 0, 1, 0)
+
+
+def linear(n_in, n_out, bias=1):
+    return (LINEAR, n_in, n_out, 0, 0, 0, 0, 0, bias)
+
+
+RELU_ROW = (RELU,) + (0,) * 8
+SIGMOID_ROW = (SIGMOID,) + (0,) * 8
+FLATTEN_ROW = (FLATTEN,) + (0,) * 8
+
+
+def build_stack(spec):
+    """An nn.Sequential from rows of LAYER (an int array (L, 9) or a list of tuples)."""
+    layers = []
+    for row in np.asarray(spec, dtype=np.int64):
+        kind, a, b, kh, kw, stride, pad, dilation, bias = (int(v) for v in row)
+        if kind == CONV:
+            layers.append(nn.Conv2d(a, b, (kh, kw), stride=stride, padding=pad,
+                                    dilation=dilation, bias=bool(bias)))
+        elif kind == MAXPOOL:
+            layers.append(nn.MaxPool2d((kh, kw), stride=stride))
+        elif kind == AVGPOOL:
+            layers.append(nn.AvgPool2d((kh, kw), stride=stride))
+        elif kind == RELU:
+            layers.append(nn.ReLU())
+        elif kind == SIGMOID:
+            layers.append(nn.Sigmoid())
+        elif kind == FLATTEN:
+            layers.append(nn.Flatten())
+        elif kind == LINEAR:
+            layers.append(nn.Linear(a, b, bias=bool(bias)))
+        else:
+            raise ValueError(f"unknown layer kind {kind}")
+    return nn.Sequential(*layers)
+
+
+# ------------------------------------------------------------------ conv2d_from_numpy
+
+# (N, C, H, W, F, HH, WW, stride, pad, bias): rectangular kernels and inputs, strides 1-3,
+# pads 0-2, a 1x1 kernel, an even kernel, a layer without bias; every case tiles exactly
+CONV_CASES = [
+    (2, 3, 7, 9, 4, 3, 3, 1, 1, True),
+    (1, 2, 8, 7, 3, 2, 3, 2, 0, True),
+    (2, 1, 9, 11, 2, 5, 5, 2, 2, True),
+    (1, 3, 7, 8, 5, 3, 1, 3, 1, False),
+    (3, 2, 5, 6, 2, 1, 1, 1, 0, True),
+    (1, 4, 10, 7, 3, 4, 2, 1, 2, True),
+]
+
+
+def _f64(array):
+    return torch.from_numpy(np.asarray(array, dtype=np.float64))
+
+
+# ------------------------------------------------------------- the small CNN, two ways
+
+def seed_cnn_forward(params, x):
+    """Three 3x3 stride-2 convolutions (32, 64, 128 maps) with ReLU, flatten, a dense layer of
+    512 with ReLU, a dense output layer. params: the 10 arrays in order; x: (N, 1, 28, 28)."""
+    w1, b1, w2, b2, w3, b3, w4, b4, w5, b5 = (_f64(p) for p in params)
+    h = tnf.relu(tnf.conv2d(_f64(x), w1, b1, stride=2))
+    h = tnf.relu(tnf.conv2d(h, w2, b2, stride=2))
+    h = tnf.relu(tnf.conv2d(h, w3, b3, stride=2))
+    h = tnf.relu(tnf.linear(h.flatten(1), w4, b4))
+    return tnf.linear(h, w5, b5).numpy()
+
+
+def seed_cnn_shapes(num_classes):
+    return [(32, 1, 3, 3), (32,), (64, 32, 3, 3), (64,), (128, 64, 3, 3), (128,),
+            (512, 512), (512,), (num_classes, 512), (num_classes,)]
+
+
+CNN_CASES = [(10, 2), (4, 5)]   # (num_classes, N)
+
+
+# ------------------------------------------------------------------------- LeNet-5
+
+def lenet_flat(H, W):
+    """16 * H_out * W_out after conv 5x5 pad 2, pool 2, conv 5x5, pool 2 (by the formula)."""
+    h, w = H // 2, W // 2
+    return 16 * ((h - 4) // 2) * ((w - 4) // 2)
+
+
+def lenet_shapes(H, W, num_classes):
+    n = lenet_flat(H, W)
+    return [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, n), (120,), (84, 120), (84,),
+            (num_classes, 84), (num_classes,)]
+
+
+def lenet_forward(params, x, activation):
+    """LeNet-5 written out with torch.nn.functional, in float64."""
+    act = torch.relu if activation == "relu" else torch.sigmoid
+    w1, b1, w2, b2, w3, b3, w4, b4, w5, b5 = (_f64(p) for p in params)
+    h = tnf.max_pool2d(act(tnf.conv2d(_f64(x), w1, b1, padding=2)), 2)
+    h = tnf.max_pool2d(act(tnf.conv2d(h, w2, b2)), 2)
+    h = act(tnf.linear(h.flatten(1), w3, b3))
+    h = act(tnf.linear(h, w4, b4))
+    return tnf.linear(h, w5, b5).numpy()
+
+
+ACTIVATIONS = ("relu", "sigmoid")
+# (activation, H, W, num_classes, N): square and non-square inputs, 3 to 10 classes
+LENET_CASES = [(0, 28, 28, 10, 2), (1, 32, 32, 10, 3), (0, 28, 36, 10, 2), (1, 40, 24, 7, 1),
+               (0, 12, 12, 3, 4)]
+
+
+def lenet_spec(H, W, num_classes, activation=RELU_ROW):
+    return [conv(1, 6, 5, pad=2), activation, pool(2), conv(6, 16, 5), activation, pool(2),
+            FLATTEN_ROW, linear(lenet_flat(H, W), 120), activation, linear(120, 84), activation,
+            linear(84, num_classes)]
+
+
+def network_params(seed, shapes):
+    """Parameters like PyTorch's default initialisation, uniform in +-1/sqrt(fan_in), as
+    float32, from np.random.default_rng(seed). A bias (1-D) shares its weight's fan-in."""
+    rng = np.random.default_rng(seed)
+    params, bound = [], None
+    for shape in shapes:
+        if len(shape) > 1:
+            bound = 1 / np.sqrt(np.prod(shape[1:]))
+        params.append(rng.uniform(-bound, bound, size=shape).astype(np.float32))
+    return params
+
+
+# ------------------------------------------------------------------------ flatten size
+
+SEED_STACK = [conv(1, 32, 3, stride=2), RELU_ROW, conv(32, 64, 3, stride=2), RELU_ROW,
+              conv(64, 128, 3, stride=2), RELU_ROW]
+LENET_STACK = [conv(1, 6, 5, pad=2), RELU_ROW, pool(2), conv(6, 16, 5), RELU_ROW, pool(2)]
+VGG_STACK = [conv(3, 16, 3, pad=1), RELU_ROW, conv(16, 16, 3, pad=1), RELU_ROW, pool(2),
+             conv(16, 32, 3, pad=1), RELU_ROW, pool(2)]
+POOL_STACK = [pool(3), pool(2, kind=AVGPOOL)]
+DILATED_STACK = [conv(1, 4, 3, dilation=2), RELU_ROW, conv(4, 8, (3, 1))]
+
+# (stack, input_shape): the expected size comes from a forward pass, -1 when none is possible
+FLATTEN_CASES = [
+    (SEED_STACK, (1, 28, 28)), (SEED_STACK, (1, 32, 32)), (SEED_STACK, (1, 64, 48)),
+    (LENET_STACK, (1, 28, 28)), (LENET_STACK, (1, 32, 32)), (LENET_STACK, (1, 20, 36)),
+    (VGG_STACK, (3, 32, 32)), (VGG_STACK, (3, 24, 40)),
+    (POOL_STACK, (2, 18, 30)), (DILATED_STACK, (1, 11, 9)),
+    (SEED_STACK, (1, 5, 5)),            # too small: the second convolution gets 2x2
+    (LENET_STACK, (1, 8, 8)),           # the raw 8x8 digits are too small for LeNet
+    (VGG_STACK, (1, 32, 32)),           # one channel into a stack that wants three
+]
+
+
+def _flatten_size(spec, input_shape):
+    torch.manual_seed(0)
+    try:
+        with torch.no_grad():
+            return int(build_stack(spec)(torch.zeros(1, *input_shape)).numel())
+    except RuntimeError:
+        return -1
+
+
+# --------------------------------------------------------------- parameters per layer
+
+# models for lenet_layer_params: LeNet-5 at other sizes, the small CNN, and a network with
+# a bias-free convolution, a 1x1 convolution and average pooling
+LAYER_PARAM_MODELS = [
+    lenet_spec(32, 32, 10), lenet_spec(28, 36, 7, SIGMOID_ROW),
+    SEED_STACK + [FLATTEN_ROW, linear(512, 512), RELU_ROW, linear(512, 10)],
+    [conv(3, 16, 3, pad=1, bias=0), RELU_ROW, conv(16, 8, 1), RELU_ROW, pool(2, kind=AVGPOOL),
+     FLATTEN_ROW, linear(8 * 4 * 4, 5, bias=0)],
+]
+
+
+def _layer_counts(spec):
+    model = build_stack(spec)
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    fcs = [m for m in model if isinstance(m, nn.Linear)]
+    count = lambda m: sum(p.numel() for p in m.parameters())    # noqa: E731
+    return np.array([count(m) for m in convs]), np.array([count(m) for m in fcs])
+
+
+# ------------------------------------------------------------------- parameter counts
+
+# (in_channels, out_channels, kernel_h, kernel_w, bias)
+CONV_COUNT_CASES = [(3, 64, 3, 3, 1), (64, 64, 3, 3, 1), (256, 64, 1, 1, 1), (64, 256, 1, 1, 0),
+                    (1, 6, 5, 5, 1), (3, 96, 11, 11, 1), (32, 48, 1, 7, 1), (17, 5, 3, 2, 0)]
+# (in_channels, out_channels, num_convs)
+VGG_COUNT_CASES = [(3, 64, 2), (64, 128, 2), (128, 256, 3), (256, 512, 3), (512, 512, 3),
+                   (1, 8, 1), (16, 16, 4)]
+
+
+def vgg_block(in_channels, out_channels, num_convs):
+    layers = []
+    for i in range(num_convs):
+        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1),
+                   nn.ReLU()]
+    return nn.Sequential(*layers, nn.MaxPool2d(2))
+
+
+def build():
+    """Cases for 06-pytorch-cnns: {key: array}."""
+    rng = np.random.default_rng(SEED)
+    refs = {}
+    for i, (N, C, H, W, F, HH, WW, stride, pad, bias) in enumerate(CONV_CASES):
+        x, w = rng.normal(size=(N, C, H, W)), rng.normal(size=(F, C, HH, WW))
+        b = rng.normal(size=F) if bias else None
+        refs[f"conv/{i}/x"], refs[f"conv/{i}/w"] = x, w
+        if b is not None:
+            refs[f"conv/{i}/b"] = b
+        refs[f"conv/{i}/stride_pad"] = np.array([stride, pad])
+        refs[f"conv/{i}/out"] = tnf.conv2d(_f64(x), _f64(w), None if b is None else _f64(b),
+                                           stride=stride, padding=pad).numpy()
+
+    for i, (num_classes, N) in enumerate(CNN_CASES):
+        seed = int(rng.integers(2**31))
+        params = network_params(seed, seed_cnn_shapes(num_classes))
+        x = rng.uniform(size=(N, 1, 28, 28)).astype(np.float32)
+        refs[f"cnn/{i}/num_classes"], refs[f"cnn/{i}/param_seed"] = np.array(num_classes), np.array(seed)
+        refs[f"cnn/{i}/x"] = x
+        refs[f"cnn/{i}/out"] = seed_cnn_forward(params, x)
+
+    for i, (stack, input_shape) in enumerate(FLATTEN_CASES):
+        refs[f"flatten/{i}/spec"] = np.array(stack, dtype=np.int64)
+        refs[f"flatten/{i}/input_shape"] = np.array(input_shape)
+        refs[f"flatten/{i}/size"] = np.array(_flatten_size(stack, input_shape))
+
+    for i, (act, H, W, num_classes, N) in enumerate(LENET_CASES):
+        seed = int(rng.integers(2**31))
+        params = network_params(seed, lenet_shapes(H, W, num_classes))
+        x = rng.uniform(size=(N, 1, H, W)).astype(np.float32)
+        refs[f"lenet/{i}/setting"] = np.array([act, H, W, num_classes])
+        refs[f"lenet/{i}/param_seed"], refs[f"lenet/{i}/x"] = np.array(seed), x
+        refs[f"lenet/{i}/out"] = lenet_forward(params, x, ACTIVATIONS[act])
+        refs[f"lenet/{i}/total"] = np.array(sum(p.size for p in params))
+
+    for i, spec in enumerate(LAYER_PARAM_MODELS):
+        convs, fcs = _layer_counts(spec)
+        refs[f"layer_params/{i}/spec"] = np.array(spec, dtype=np.int64)
+        refs[f"layer_params/{i}/conv"], refs[f"layer_params/{i}/fc"] = convs, fcs
+
+    for i, (c_in, c_out, kh, kw, bias) in enumerate(CONV_COUNT_CASES):
+        layer = nn.Conv2d(c_in, c_out, (kh, kw), bias=bool(bias))
+        refs[f"conv_count/{i}/args"] = np.array([c_in, c_out, kh, kw, bias])
+        refs[f"conv_count/{i}/count"] = np.array(sum(p.numel() for p in layer.parameters()))
+
+    for i, (c_in, c_out, num_convs) in enumerate(VGG_COUNT_CASES):
+        block = vgg_block(c_in, c_out, num_convs)
+        refs[f"vgg_count/{i}/args"] = np.array([c_in, c_out, num_convs])
+        refs[f"vgg_count/{i}/count"] = np.array(sum(p.numel() for p in block.parameters()))
+    return refs
