@@ -87,6 +87,52 @@ def max_pool_backward_naive(dout, cache):
     return dx
 '''
 
+# ReLU that writes into its input
+RELU_IN_PLACE = '''
+class ReLU:
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        self.mask = x <= 0
+        x[self.mask] = 0
+        return x
+
+    def backward(self, dout):
+        dout = dout.copy()
+        dout[self.mask] = 0
+        return dout
+
+
+class Affine:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.dW, self.db = None, None
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        self.x = x.reshape(x.shape[0], -1)
+        return self.x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return (dout @ self.W.T).reshape(self.x_shape)
+'''
+
+# nn.Conv2d built without the padding
+CONV2D_WITHOUT_PADDING = '''
+def conv2d_from_numpy(w, b, stride, pad):
+    num_filters, channels, HH, WW = w.shape
+    layer = nn.Conv2d(channels, num_filters, kernel_size=(HH, WW), stride=stride,
+                      bias=b is not None)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(w))
+        if b is not None:
+            layer.bias.copy_(torch.from_numpy(b))
+    return layer.to(device)
+'''
+
 EXPECTED = {
     "01-convolution-basics": Expected(
         auto_points=14, manual={"a1_odd_kernels": 2},
@@ -105,6 +151,21 @@ EXPECTED = {
         auto_points=8, manual={"a4_shift_question": 2},
         bug={"a4_max_pool_backward_naive": GRADIENT_TO_EVERY_CELL}, bug_loses=2,
         bug_feedback=["max_pool_backward_naive(", "The gradient went to every cell of each window"]),
+    "05-numpy-cnn": Expected(
+        auto_points=18, manual={"a5_explain_float_bug": 1, "a5_deeper_layers": 2},
+        bug={"a5_relu_affine": RELU_IN_PLACE}, bug_loses=2,
+        bug_feedback=["x after ReLU() on x (3, 4): returned the wrong values",
+                      "Copy x before you set entries to 0"]),
+    "06-pytorch-cnns": Expected(
+        auto_points=11, manual={"a6_one_by_one": 2},
+        bug={"a6_conv2d_from_numpy": CONV2D_WITHOUT_PADDING}, bug_loses=2,
+        bug_feedback=["conv2d_from_numpy(w (4, 3, 3, 3), b, stride 1, pad 1) applied to x (2, 3, 6, 6)",
+                      "Hint: The padding is missing"]),
+    "08-playground": Expected(
+        auto_points=1, manual={},
+        bug={"a8_predicted_shape": "predicted_output_shape = (6, 5)\n"}, bug_loses=1,
+        bug_feedback=["hidden test: predicted_output_shape for an input of height 12 and width 9",
+                      "This is the size without dilation"]),
 }
 STUDENTS = ("ada", "blank", "bug")
 
