@@ -58,3 +58,63 @@ def test_widget_updates_when_the_student_moves_a_slider(tmp_path):
             page.screenshot(path=str(tmp_path / "explorer-after.png"))
     print(f"screenshots: {tmp_path / 'explorer-before.png'} {tmp_path / 'explorer-after.png'}")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def window_cells(board):
+    """(row, column) of every highlighted window cell in the first table of a board."""
+    return board.locator("table.cnn-grid").first.evaluate(
+        """t => [...t.rows].flatMap((r, i) => [...r.cells].map((c, j) =>
+               (c.className.includes('cnn-window') ? [i, j] : null))).filter(Boolean)""")
+
+
+def test_playground_animator_steps_and_follows_the_stride(tmp_path):
+    """The playground's convolution animator in JupyterLab: Check the prediction, press Step,
+    change the stride; the highlighted window, the output cell and the formula follow."""
+    name = "08-playground"
+    work = tmp_path / "work"
+    work.mkdir()
+    fill_in(REPO / "release" / name / f"{name}.ipynb", REPO / "source" / name / f"{name}.ipynb",
+            work / f"{name}.ipynb")
+    port = free_port()
+    lab = [str(REPO / ".venv" / "bin" / "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
+           f"--ServerApp.root_dir={work}", "--allow-root", "--LabApp.news_url=None"]
+    with running_lab(lab, tmp_path / "lab.log", port, cwd=work) as url:
+        with browser_page() as page:
+            page.goto(f"{url}/lab/tree/{name}.ipynb?reset&token={TOKEN}")
+            page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+            run_all_cells(page)
+            animator = page.locator(".widget-vbox", has=page.get_by_role("button", name="Check")).first
+            animator.wait_for(timeout=180_000)
+            animator.scroll_into_view_if_needed()
+            animator.get_by_role("button", name="Check").click()
+            board = animator.locator(".cnn-board").first
+            board.locator("td.cnn-current").first.wait_for(timeout=30_000)
+            formula_before = animator.locator(".widget-html").first.inner_text()
+            window_before = window_cells(board)
+            current_before = board.locator("td.cnn-current").first.inner_text()
+            page.screenshot(path=str(tmp_path / "animator-step0.png"))
+
+            animator.get_by_role("button", name="Step ▸").click()
+            page.wait_for_function(
+                "([el, before]) => JSON.stringify([...el.querySelector('table.cnn-grid').rows].flatMap("
+                "(r, i) => [...r.cells].map((c, j) => c.className.includes('cnn-window') ? [i, j] : null))"
+                ".filter(Boolean)) !== before",
+                arg=[board.element_handle(), str(window_before).replace("(", "[").replace(")", "]").replace(" ", "")],
+                timeout=30_000)
+            window_after = window_cells(board)
+            assert window_after != window_before and len(window_after) == len(window_before)
+            assert [c for _, c in window_after] == [c + 1 for _, c in window_before], \
+                "one step moves the window one column to the right"
+            page.screenshot(path=str(tmp_path / "animator-step1.png"))
+
+            stride = animator.locator(".widget-slider", has_text="stride S").locator(".noUi-handle")
+            stride.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "([el, before]) => el.innerText !== before",
+                arg=[animator.locator(".widget-html").first.element_handle(), formula_before], timeout=30_000)
+            formula_after = animator.locator(".widget-html").first.inner_text()
+            assert formula_after != formula_before and "2" in formula_after
+            page.screenshot(path=str(tmp_path / "animator-stride2.png"))
+    assert current_before
+    print(f"screenshots: {tmp_path}/animator-*.png")
