@@ -3,7 +3,7 @@ returning {key: array} (inputs from a fixed seed, expected outputs from an indep
 
 To add an assignment: write cases/<topic>.py with build(), and list it in ASSIGNMENTS.
 """
-from autograder.cases import convolution_backward, convolution_basics, convolution_forward, numpy_cnn, pooling, pytorch_cnns
+from autograder.cases import convolution_backward, convolution_basics, convolution_forward, numpy_cnn, pooling, pytorch_cnns, training_cnns
 
 ASSIGNMENTS = {
     "01-convolution-basics": convolution_basics.build,
@@ -12,4 +12,5 @@ ASSIGNMENTS = {
     "04-pooling": pooling.build,
     "05-numpy-cnn": numpy_cnn.build,
     "06-pytorch-cnns": pytorch_cnns.build,
+    "07-training-cnns": training_cnns.build,
 }

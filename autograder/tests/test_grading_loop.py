@@ -133,6 +133,21 @@ def conv2d_from_numpy(w, b, stride, pad):
     return layer.to(device)
 '''
 
+# a training loop that never zeroes the gradients
+NO_ZERO_GRAD = '''
+def train_one_epoch(model, train_loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+    for x, y in train_loader:
+        x, y = x.to(device), y.to(device)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(y)
+        count += len(y)
+    return total / count
+'''
+
 EXPECTED = {
     "01-convolution-basics": Expected(
         auto_points=14, manual={"a1_odd_kernels": 2},
@@ -161,6 +176,10 @@ EXPECTED = {
         bug={"a6_conv2d_from_numpy": CONV2D_WITHOUT_PADDING}, bug_loses=2,
         bug_feedback=["conv2d_from_numpy(w (4, 3, 3, 3), b, stride 1, pad 1) applied to x (2, 3, 6, 6)",
                       "Hint: The padding is missing"]),
+    "07-training-cnns": Expected(
+        auto_points=14, manual={"a7_explain_bugs": 2},
+        bug={"a7_train_one_epoch": NO_ZERO_GRAD}, bug_loses=3 + 2,  # fit uses it
+        bug_feedback=["train_one_epoch(20 images in batches of 6, 6, 6, 2; SGD lr=0.1)", "they were not zeroed"]),
     "08-playground": Expected(
         auto_points=1, manual={},
         bug={"a8_predicted_shape": "predicted_output_shape = (6, 5)\n"}, bug_loses=1,
