@@ -3,7 +3,6 @@
 Screenshots go to the pytest temporary folder (printed with -s) so a person can look at them.
 """
 import pathlib
-import shutil
 
 import pytest
 
@@ -17,6 +16,18 @@ A1 = "01-convolution-basics"
 @pytest.fixture(autouse=True)
 def _browser_available():
     require_browser()
+
+
+def answered_notebook_in_lab(tmp_path, name):
+    """JupyterLab on a copy of notebook `name` with every exercise answered (the solutions)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    fill_in(REPO / "release" / name / f"{name}.ipynb", REPO / "source" / name / f"{name}.ipynb",
+            work / f"{name}.ipynb")
+    port = free_port()
+    lab = [str(REPO / ".venv" / "bin" / "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
+           f"--ServerApp.root_dir={work}", "--allow-root", "--LabApp.news_url=None"]
+    return running_lab(lab, tmp_path / "lab.log", port, cwd=work)
 
 
 def test_course_sh_open_shows_the_first_notebook(tmp_path):
@@ -34,13 +45,7 @@ def test_course_sh_open_shows_the_first_notebook(tmp_path):
 
 def test_widget_updates_when_the_student_moves_a_slider(tmp_path):
     """A1 answered correctly, run in JupyterLab: the output-size explorer reacts to its sliders."""
-    work = tmp_path / "work"
-    work.mkdir()
-    fill_in(REPO / "release" / A1 / f"{A1}.ipynb", REPO / "source" / A1 / f"{A1}.ipynb", work / f"{A1}.ipynb")
-    port = free_port()
-    lab = [str(REPO / ".venv" / "bin" / "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
-           f"--ServerApp.root_dir={work}", "--allow-root", "--LabApp.news_url=None"]
-    with running_lab(lab, tmp_path / "lab.log", port, cwd=work) as url:
+    with answered_notebook_in_lab(tmp_path, A1) as url:
         with browser_page() as page:
             page.goto(f"{url}/lab/tree/{A1}.ipynb?reset&token={TOKEN}")
             page.get_by_role("heading", name="01 · Convolution basics").wait_for(timeout=60_000)
@@ -57,7 +62,6 @@ def test_widget_updates_when_the_student_moves_a_slider(tmp_path):
             assert "is not a whole number" in after.inner_text()
             page.screenshot(path=str(tmp_path / "explorer-after.png"))
     print(f"screenshots: {tmp_path / 'explorer-before.png'} {tmp_path / 'explorer-after.png'}")
-    shutil.rmtree(work, ignore_errors=True)
 
 
 def window_cells(board):
@@ -71,14 +75,7 @@ def test_playground_animator_steps_and_follows_the_stride(tmp_path):
     """The playground's convolution animator in JupyterLab: Check the prediction, press Step,
     change the stride; the highlighted window, the output cell and the formula follow."""
     name = "08-playground"
-    work = tmp_path / "work"
-    work.mkdir()
-    fill_in(REPO / "release" / name / f"{name}.ipynb", REPO / "source" / name / f"{name}.ipynb",
-            work / f"{name}.ipynb")
-    port = free_port()
-    lab = [str(REPO / ".venv" / "bin" / "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
-           f"--ServerApp.root_dir={work}", "--allow-root", "--LabApp.news_url=None"]
-    with running_lab(lab, tmp_path / "lab.log", port, cwd=work) as url:
+    with answered_notebook_in_lab(tmp_path, name) as url:
         with browser_page() as page:
             page.goto(f"{url}/lab/tree/{name}.ipynb?reset&token={TOKEN}")
             page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
