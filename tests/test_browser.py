@@ -54,7 +54,8 @@ def test_widget_updates_when_the_student_moves_a_slider(tmp_path):
             formula.wait_for(timeout=120_000)
             formula.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "explorer-before.png"))
-            stride = page.locator(".widget-slider", has_text="stride S").locator(".noUi-handle")
+            explorer = page.locator(".widget-hbox", has=formula)
+            stride = explorer.locator(".widget-slider", has_text="stride S").locator(".noUi-handle")
             stride.focus()
             page.keyboard.press("ArrowRight")          # stride 2 -> 3: (7 - 3) / 3 is not whole
             after = page.locator(".widget-html", has_text="Your conv_output_size(7, 3, 0, 3) raised ValueError")
