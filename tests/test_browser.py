@@ -3,6 +3,7 @@
 Screenshots go to the pytest temporary folder (printed with -s) so a person can look at them.
 """
 import pathlib
+import time
 
 import pytest
 
@@ -65,6 +66,17 @@ def test_widget_updates_when_the_student_moves_a_slider(tmp_path):
     print(f"screenshots: {tmp_path / 'explorer-before.png'} {tmp_path / 'explorer-after.png'}")
 
 
+def wait_until(read, done, timeout=30.0):
+    """Call read() until done(value) holds; return that value (fail after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout} s"
+        time.sleep(0.2)
+
+
 def window_cells(board):
     """(row, column) of every highlighted window cell in the first table of a board."""
     return board.locator("table.cnn-grid").first.evaluate(
@@ -93,14 +105,9 @@ def test_playground_animator_steps_and_follows_the_stride(tmp_path):
             page.screenshot(path=str(tmp_path / "animator-step0.png"))
 
             animator.get_by_role("button", name="Step ▸").click()
-            page.wait_for_function(
-                "([el, before]) => JSON.stringify([...el.querySelector('table.cnn-grid').rows].flatMap("
-                "(r, i) => [...r.cells].map((c, j) => c.className.includes('cnn-window') ? [i, j] : null))"
-                ".filter(Boolean)) !== before",
-                arg=[board.element_handle(), str(window_before).replace("(", "[").replace(")", "]").replace(" ", "")],
-                timeout=30_000)
-            window_after = window_cells(board)
-            assert window_after != window_before and len(window_after) == len(window_before)
+            # the board is redrawn (a new table) on every step: read it afresh until it changes
+            window_after = wait_until(lambda: window_cells(board), lambda w: w != window_before)
+            assert len(window_after) == len(window_before)
             assert [c for _, c in window_after] == [c + 1 for _, c in window_before], \
                 "one step moves the window one column to the right"
             page.screenshot(path=str(tmp_path / "animator-step1.png"))
@@ -108,11 +115,9 @@ def test_playground_animator_steps_and_follows_the_stride(tmp_path):
             stride = animator.locator(".widget-slider", has_text="stride S").locator(".noUi-handle")
             stride.focus()
             page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "([el, before]) => el.innerText !== before",
-                arg=[animator.locator(".widget-html").first.element_handle(), formula_before], timeout=30_000)
-            formula_after = animator.locator(".widget-html").first.inner_text()
-            assert formula_after != formula_before and "2" in formula_after
+            formula_after = wait_until(lambda: animator.locator(".widget-html").first.inner_text(),
+                                       lambda text: text != formula_before)
+            assert "2" in formula_after
             page.screenshot(path=str(tmp_path / "animator-stride2.png"))
     assert current_before
     print(f"screenshots: {tmp_path}/animator-*.png")
