@@ -13,7 +13,7 @@ import numpy as np
 from course.widgets.board import Cell, board_html, css, png_uri, strip_png
 from course.widgets.fallback import LIVE_CLASS, LiveWidget, css_animation, live_style
 from course.widgets.frames import (AxisGeometry, check_prediction, compare_with_student,
-                                   conv_frames, fmt, formula_text, pad_image)
+                                   conv_frames, fmt, formula_text, pad_image, step_caption)
 from course.widgets.player import Player
 
 __all__ = ["ConvAnimator", "conv_board", "conv_frames", "check_prediction", "demo_grid"]
@@ -77,10 +77,7 @@ def conv_board(image, kernel, frames, step, pad=0, dilation=1, locked=False, wro
 
 
 def _caption(frames, step):
-    if not frames:
-        return "The kernel does not fit in the padded input: there is nothing to compute."
-    f = frames[step]
-    return f"step {step + 1} of {len(frames)}: out[{f.out_row}, {f.out_col}] = {f.text}"
+    return step_caption(frames, step, "The kernel does not fit in the padded input: there is nothing to compute.")
 
 
 def _formula_html(gh, gw, reveal):

@@ -351,3 +351,12 @@ def pool_frames(image, size, stride, mode="max"):
                 text = f"({' + '.join(_term(v) for v in values)})/{len(values)} = {fmt(value)}"
             frames.append(PoolFrame(len(frames), i, j, window, values, winner, value, text))
     return frames
+
+
+def step_caption(frames, step, nothing):
+    """The line under a board: which output the step fills and its arithmetic, or `nothing`
+    when there are no steps (the window does not fit)."""
+    if not frames:
+        return nothing
+    f = frames[step]
+    return f"step {step + 1} of {len(frames)}: out[{f.out_row}, {f.out_col}] = {f.text}"

@@ -9,7 +9,7 @@ import numpy as np
 from course.widgets.board import Cell, board_html, css, png_uri, strip_png
 from course.widgets.conv_animator import demo_grid
 from course.widgets.fallback import LIVE_CLASS, LiveWidget, css_animation, live_style
-from course.widgets.frames import AxisGeometry, fmt, formula_text, pool_frames
+from course.widgets.frames import AxisGeometry, fmt, formula_text, pool_frames, step_caption
 from course.widgets.player import Player
 
 __all__ = ["PoolAnimator", "pool_board", "pool_frames"]
@@ -41,10 +41,7 @@ def pool_board(image, frames, step):
 
 
 def _caption(frames, step):
-    if not frames:
-        return "The window is larger than the input: nothing to pool."
-    f = frames[step]
-    return f"step {step + 1} of {len(frames)}: out[{f.out_row}, {f.out_col}] = {f.text}"
+    return step_caption(frames, step, "The window is larger than the input: nothing to pool.")
 
 
 class PoolAnimator(LiveWidget, widgets.VBox):
