@@ -1,0 +1,152 @@
+"""Running a submitted notebook so that one bad cell costs only what depends on it.
+
+`ResilientExecute` is nbgrader's Execute step with four changes:
+
+- The kernel runs under limits and in a sandbox (`autograder.sandbox`).
+- A cell that kills the kernel (os._exit, a crash, a segfault) or that cannot be interrupted
+  after its time is up gets an error in plain words; the kernel is restarted, the cells above
+  it are run again quietly, and grading goes on with the next cell.
+- The whole notebook has a time budget; cells left when it is spent are marked "not run".
+- Huge outputs are cut to a size a feedback page can show.
+"""
+from queue import Empty
+from time import monotonic
+
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+from autograder.sandbox import SandboxedKernelManager
+
+TIMEOUT_NAME = "CellTimeoutError"
+
+
+def _error(name, message):
+    return new_output("error", ename=name, evalue=message,
+                      traceback=[f"\x1b[0;31m{name}\x1b[0m: {message}"])
+
+
+def _stuck():
+    return _error("KernelStuck", "the cell ran out of time and did not stop when it was "
+                  "interrupted, so the kernel was restarted; the cells above were run again.")
+
+
+class ResilientExecute(Execute):
+    """nbgrader's Execute that survives dead and stuck kernels (see the module docstring)."""
+
+    notebook_timeout = Integer(
+        900, help="Seconds the whole notebook may run while it is graded").tag(config=True)
+    max_restarts = Integer(
+        3, help="Kernel restarts allowed in one notebook before the rest is skipped"
+    ).tag(config=True)
+    max_output_chars = Integer(
+        100_000, help="Characters of stream output kept per cell").tag(config=True)
+    responsive_wait = Integer(
+        10, help="Seconds a kernel gets to answer after an interrupt").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._started = None
+        self._restarts = 0
+        self._skipped = set()  # indices of cells not to replay: they killed or hung the kernel
+        return super().preprocess(nb, resources, km)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None,
+                                 store_history=True):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        self._started = self._started or monotonic()
+        if self._restarts > self.max_restarts:
+            cell.outputs = [_error("NotRun", "not run: the kernel had to be restarted "
+                                   f"{self.max_restarts} times in this notebook, so grading "
+                                   "stopped here.")]
+            return cell
+        if monotonic() - self._started > self.notebook_timeout:
+            cell.outputs = [_error("NotRun", f"not run: the notebook may run for "
+                                   f"{self.notebook_timeout} s while it is graded, and that "
+                                   "time was used up by the cells above.")]
+            return cell
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        except DeadKernelError:
+            cell.outputs = list(cell.get("outputs", [])) + [_error(
+                "KernelDied", "the Python kernel stopped while this cell ran (it called "
+                "os._exit or exit, crashed, or used more memory than grading allows). The "
+                "cells below ran in a fresh kernel after the cells above were run again.")]
+            await self._restart(cell_index)
+            return cell
+        except CellTimeoutError:  # interrupted, but the kernel never went idle
+            cell.outputs = list(cell.get("outputs", [])) + [_stuck()]
+            await self._restart(cell_index)
+            return cell
+        self._trim_outputs(cell)
+        timed_out = any(out.get("ename") == TIMEOUT_NAME for out in cell.outputs)
+        if timed_out and not await self._responsive():
+            cell.outputs.append(_stuck())
+            await self._restart(cell_index)
+        return cell
+
+    execute_cell = run_sync(async_execute_cell)  # nbconvert calls the blocking form
+
+    def _trim_outputs(self, cell):
+        for out in cell.outputs:
+            text = out.get("text")
+            if out.get("output_type") == "stream" and len(text) > self.max_output_chars:
+                out["text"] = (text[:self.max_output_chars] + f"\n... (output cut: this cell "
+                               f"printed {len(text):,} characters)\n")
+
+    async def _responsive(self):
+        """True when the kernel answers a kernel_info request within `responsive_wait` s."""
+        msg_id = self.kc.kernel_info()
+        deadline = monotonic() + self.responsive_wait
+        while monotonic() < deadline:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(
+                    timeout=max(0.1, deadline - monotonic())))
+            except Empty:
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
+
+    async def _restart(self, bad_index):
+        """Fresh kernel; run again every code cell above `bad_index` that did not fail badly.
+
+        A cell that kills or hangs the kernel while it is run again is skipped from then on,
+        and the kernel is restarted once more (up to `max_restarts` in all).
+        """
+        self._skipped.add(bad_index)
+        while True:
+            self._restarts += 1
+            if self._restarts > self.max_restarts:
+                return
+            self.log.warning("Restarting the kernel after cell %d", bad_index)
+            await ensure_async(self.km.restart_kernel(now=True))
+            self.kc.stop_channels()
+            await self.async_start_new_kernel_client()
+            if await self._replay(bad_index):
+                return
+
+    async def _replay(self, stop):
+        """Run the code cells above `stop` quietly; False if one of them broke the kernel."""
+        for index, prior in enumerate(self.nb.cells[:stop]):
+            if prior.cell_type != "code" or not prior.source.strip() or index in self._skipped:
+                continue
+            msg_id = self.kc.execute(prior.source, store_history=False, stop_on_error=False)
+            try:
+                reply = await self.async_wait_for_reply(msg_id, prior)
+            except DeadKernelError:
+                reply, alive = None, False
+            else:
+                alive = reply is not None or await self._responsive()
+            if not alive:
+                self._skipped.add(index)
+                return False
+        return True

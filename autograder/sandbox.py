@@ -1,0 +1,154 @@
+"""The kernel that runs a student's notebook while it is graded: limited, and boxed in.
+
+`SandboxedKernelManager` starts the usual IPython kernel through two wrappers:
+
+- `prlimit` (util-linux) caps the kernel's memory (address space), CPU seconds and the size
+  of any file it writes, so a memory bomb ends in a MemoryError, not in the machine's OOM killer.
+- `bwrap` (Debian's bubblewrap) gives it a filesystem of its own: everything read-only, the
+  course directory hidden (other students, the gradebook, source/ with the solutions), a
+  private empty /tmp and home, no network, and one writable folder: the student's own
+  autograded/<student>/<assignment>/ folder, where the notebook runs.
+
+Kernel and grader talk over Unix sockets in a private folder (the `ipc` transport), since the
+kernel has no network at all.
+
+`COURSE_SANDBOX` (or `SandboxedKernelManager.sandbox` in nbgrader_config.py) chooses:
+`required` (refuse to grade without bubblewrap), `auto` (use it when installed, the default),
+`off` (limits only).
+"""
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import CaselessStrEnum, Integer, default
+
+import autograder
+import course
+
+MODES = ("required", "auto", "off")
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap), or set "
+                "COURSE_SANDBOX=off to grade without a sandbox (student code could then write "
+                "anywhere the grader can)")
+
+
+class SandboxUnavailable(RuntimeError):
+    """Grading was asked to be sandboxed and bubblewrap cannot run here."""
+
+
+def bwrap_path():
+    """The bubblewrap program, or None when it is not installed."""
+    return shutil.which("bwrap")
+
+
+def limit_command(memory_mb, cpu_seconds, file_size_mb):
+    """`prlimit` arguments that cap the command after them (empty where prlimit is missing)."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return []
+    mib = 1024 * 1024
+    return [prlimit, f"--as={memory_mb * mib}", f"--cpu={cpu_seconds}",
+            f"--fsize={file_size_mb * mib}", "--core=0", "--"]
+
+
+def _inside(path, folder):
+    path, folder = pathlib.Path(path).resolve(), pathlib.Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
+def sandbox_command(workdir, socket_dir, hidden_root, tmp_size_mb=512):
+    """`bwrap` arguments that run a command with only `workdir` writable.
+
+    Inputs:
+    - workdir: the folder the notebook runs in (read-write, the kernel's cwd)
+    - socket_dir: holds the connection file and the kernel's sockets (read-write)
+    - hidden_root: a folder to hide (the course directory); the Python environment and the
+      course/autograder packages inside it stay visible, read-only
+    """
+    workdir, socket_dir = str(pathlib.Path(workdir).resolve()), str(socket_dir)
+    cmd = [bwrap_path(), "--die-with-parent", "--unshare-all",
+           "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+           "--size", str(tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
+           "--dir", "/tmp/home", "--setenv", "HOME", "/tmp/home",
+           "--setenv", "MPLCONFIGDIR", "/tmp/home/matplotlib",
+           # ipykernel stops when its parent looks like pid 1, which bwrap's init is; the
+           # kernel still ends with its grader (--die-with-parent)
+           "--setenv", "JPY_PARENT_PID", "1"]
+    hidden_root = pathlib.Path(hidden_root).resolve()
+    if hidden_root != pathlib.Path("/"):
+        cmd += ["--tmpfs", str(hidden_root)]
+        needed = {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable),
+                  os.path.dirname(course.__file__), os.path.dirname(autograder.__file__)}
+        for path in sorted(needed):
+            if _inside(path, hidden_root) and not _inside(workdir, path):
+                cmd += ["--ro-bind", path, path]
+    cmd += ["--bind", socket_dir, socket_dir, "--bind", workdir, workdir, "--chdir", workdir]
+    return cmd + ["--"]
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """An IPython kernel under resource limits, inside bubblewrap when it is installed."""
+
+    sandbox = CaselessStrEnum(MODES, help="required | auto | off (see the module docstring)"
+                              ).tag(config=True)
+    memory_limit_mb = Integer(6144, help="Address space of the kernel, in MiB").tag(config=True)
+    cpu_limit_seconds = Integer(1800, help="CPU seconds of the kernel process").tag(config=True)
+    file_size_limit_mb = Integer(256, help="Largest file the kernel may write, in MiB"
+                                 ).tag(config=True)
+    tmp_size_mb = Integer(512, help="Size of the kernel's private /tmp, in MiB").tag(config=True)
+
+    @default("sandbox")
+    def _sandbox_default(self):
+        mode = os.environ.get("COURSE_SANDBOX", "auto").strip().lower()
+        if mode not in MODES:
+            raise ValueError(f"COURSE_SANDBOX={mode!r}: use one of {', '.join(MODES)}.")
+        return mode
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._socket_dir = None
+        if self.boxed:
+            self._socket_dir = tempfile.mkdtemp(prefix="grading-kernel-")
+            self.transport = "ipc"
+            self.connection_file = os.path.join(self._socket_dir, "kernel.json")
+            self.ip = os.path.join(self._socket_dir, "kernel-ipc")
+
+    @property
+    def boxed(self):
+        """True when the kernel runs inside bubblewrap; raises if required and impossible."""
+        if self.sandbox == "off":
+            return False
+        if bwrap_path() is None:
+            if self.sandbox == "required":
+                raise SandboxUnavailable(f"Grading needs a sandbox and bwrap is missing: "
+                                         f"{INSTALL_HINT}.")
+            self.log.warning("Grading without a sandbox: %s.", INSTALL_HINT)
+            return False
+        return True
+
+    @property
+    def kernel_spec(self):
+        spec = super().kernel_spec
+        if spec is not None and self._socket_dir is not None:
+            # a signal would reach bwrap, not the kernel: ask the kernel to interrupt itself
+            spec.interrupt_mode = "message"
+        return spec
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        prefix = limit_command(self.memory_limit_mb, self.cpu_limit_seconds,
+                               self.file_size_limit_mb)
+        if self._socket_dir is not None:
+            workdir = self._launch_args.get("cwd") or os.getcwd()
+            prefix += sandbox_command(workdir, self._socket_dir, hidden_root=os.getcwd(),
+                                      tmp_size_mb=self.tmp_size_mb)
+        return prefix + cmd
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
