@@ -7,6 +7,12 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
+# `nbgrader zip_collect` reads a zip of submissions downloaded from an LMS. Canvas names each
+# file <login>_[LATE_]<canvas id>_<submission id>_<notebook name>[-<resubmission>].ipynb;
+# change this pattern for another LMS (it must name student_id and file_id).
+c.FileNameCollectorPlugin.named_regexp = (
+    r"^(?:.*/)?(?P<student_id>[^_/]+)_(?:LATE_)?\d+_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$")
+
 # Only notebooks are assignment files; anything else in source/ stays instructor-only.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
@@ -15,6 +21,30 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # runaway code (an endless loop) from holding up a whole class.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+c.Execute.error_on_timeout = {
+    "ename": "CellTimeoutError", "evalue": "",
+    "traceback": ["\x1b[0;31mCellTimeoutError\x1b[0m: this cell ran longer than the grading "
+                  "limit and was stopped. Look for a loop that never ends."]}
+
+# How a submission runs while it is graded (autograder/execute.py, autograder/sandbox.py):
+# in bubblewrap (COURSE_SANDBOX=required|auto|off; auto = when installed), under memory, CPU
+# and file-size limits; a cell that kills or hangs the kernel costs only itself, and the
+# whole notebook has a time budget.
+c.Autograde.autograde_preprocessors = [
+    "autograder.execute.ResilientExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.ResilientExecute.notebook_timeout = 900      # seconds for the whole notebook
+c.SandboxedKernelManager.memory_limit_mb = 6144
+c.SandboxedKernelManager.cpu_limit_seconds = 1800
+c.SandboxedKernelManager.file_size_limit_mb = 256
+# Test cells a student deleted are put back (from the gradebook) and run.
+c.OverwriteCells.add_missing_cells = True
 
 # What a student gets when an exercise is not done yet.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,0 +1,251 @@
+"""Grade every submission of one assignment: safely, in parallel, with progress.
+
+    python -m autograder.grade_class 01-convolution-basics --workers 2
+
+For each student in submitted/<student>/<assignment>/:
+1. The submission as handed in is kept in originals/<student>/<assignment>/ (never changed).
+2. The notebook is made gradeable (`autograder.repair`): renamed, duplicated, mangled or
+   unreadable notebooks are graded on what can still be graded, and each fix is written as a
+   plain sentence at the top of the graded notebook.
+3. The student's own code is read for tampering (`autograder.tamper`); such a submission
+   is graded but held: its score is set to 0 in the gradebook until the instructor reviews it
+   (then `--trust STUDENT` grades it normally).
+4. `nbgrader autograde --student` runs it (sandboxed, limited: nbgrader_config.py), several
+   students at once; a student whose run fails is retried, then reported, and the run goes on.
+Then feedback is generated and a report is written to reports/<assignment>.csv.
+"""
+import argparse
+import csv
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from autograder import nbgrader_steps as steps
+from autograder.repair import add_notes_cell, pick_notebook, read_notebook, repair_cells
+from autograder.tamper import scan_sources, student_sources
+
+LOCKED_DB = "database is locked"
+STAMP = ".prepared.json"
+
+
+@dataclass
+class Result:
+    """What happened to one student's submission."""
+    student: str
+    status: str = "graded"          # graded | held | failed
+    score: float = 0.0
+    max_score: float = 0.0
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+    findings: list = field(default_factory=list)
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _originals(course, assignment, student):
+    """The untouched submission folder, refreshed when a new one was collected since."""
+    submitted = course / "submitted" / student / assignment
+    kept = course / "originals" / student / assignment
+    stamp = kept / STAMP
+    written = json.loads(stamp.read_text()) if stamp.exists() else None
+    current = {p.name: _sha(p) for p in submitted.glob("*.ipynb")}
+    if written is None or written != current:
+        if kept.exists():
+            shutil.rmtree(kept)
+        shutil.copytree(submitted, kept)
+    return submitted, kept
+
+
+def prepare(course, assignment, student, trusted=False):
+    """Make submitted/<student>/<assignment>/ gradeable; return a Result with notes."""
+    result = Result(student)
+    submitted, kept = _originals(course, assignment, student)
+    templates = sorted((course / "release" / assignment).glob("*.ipynb"))
+    if not templates:
+        raise SystemExit(f"release/{assignment}/ has no notebooks: run "
+                         f"`nbgrader generate_assignment {assignment}` first.")
+    for stale in submitted.glob("*.ipynb"):
+        stale.unlink()
+    written = {}
+    for template_path in templates:
+        template = nbformat.read(template_path, as_version=4)
+        chosen, notes = pick_notebook(kept, template_path.name)
+        nb = None
+        if chosen is not None:
+            nb, read_notes = read_notebook(chosen)
+            notes += read_notes
+        if nb is None:
+            notes.append("It was graded as the blank assignment (0 points).")
+            nb = template
+        else:
+            notes += repair_cells(nb, template)
+            findings = scan_sources(student_sources(nb, template))
+            result.findings += findings
+            notes += _finding_notes(findings, trusted)
+        add_notes_cell(nb, notes)
+        result.notes += notes
+        target = submitted / template_path.name
+        nbformat.write(nb, target)
+        written[target.name] = _sha(target)
+    (kept / STAMP).write_text(json.dumps(written))
+    if any(kind == "tamper" for kind, *_ in result.findings) and not trusted:
+        result.status = "held"
+    return result
+
+
+def _finding_notes(findings, trusted):
+    tamper = [f"{label}, line {line}: {what}" for kind, label, line, what in findings
+              if kind == "tamper"]
+    unsafe = [f"{label}, line {line}: {what}" for kind, label, line, what in findings
+              if kind == "unsafe"]
+    notes = []
+    if tamper and not trusted:
+        notes.append("Your code changes things the tests rely on, so your score is held "
+                     "(0 for now) until your instructor has looked at it: " + "; ".join(tamper))
+    if unsafe:
+        notes.append("Your code does things a graded notebook must not do (they were blocked "
+                     "or cost only the cell they are in): " + "; ".join(unsafe))
+    return notes
+
+
+def autograde_one(course, assignment, student, nbgrader_args=(), retries=4, timeout=3600):
+    """Run `nbgrader autograde` for one student; (ok, output)."""
+    args = ["autograde", assignment, "--student", student, "--create", "--force",
+            *nbgrader_args]
+    output = ""
+    for attempt in range(retries + 1):
+        try:
+            return True, steps.run_nbgrader(course, *args, timeout=timeout)
+        except steps.StepFailed as err:
+            output = str(err)
+            if LOCKED_DB not in output:
+                break
+            time.sleep(0.5 * (attempt + 1))
+        except Exception as err:  # a timeout of the whole run, or the process could not start
+            output = f"{type(err).__name__}: {err}"
+            break
+    return False, output
+
+
+def hold(db_url, assignment, student, held=True):
+    """Override every autograded score of the submission with 0 (held=False removes that).
+
+    Free-response grades (no autograded score) are the instructor's and are left alone.
+    """
+    with Gradebook(db_url) as gb:
+        for notebook in gb.find_submission(assignment, student).notebooks:
+            for grade in notebook.grades:
+                if grade.auto_score is not None:
+                    grade.manual_score = 0 if held else None
+        gb.db.commit()
+
+
+def read_score(db_url, assignment, student):
+    """(score, max score) of a submission in the gradebook."""
+    with Gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return 0.0, gb.find_assignment(assignment).max_score
+        return float(submission.score), float(submission.max_score)
+
+
+def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader_args=(),
+                db_url=None, progress=print):
+    """Grade `assignment` for `students` (default: everyone who submitted); [Result]."""
+    course = pathlib.Path(course).resolve()
+    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    if students is None:
+        students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}")
+                          if p.is_dir())
+    if workers > 1:  # one BLAS/torch thread per kernel: workers share the cores
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
+    progress(f"Grading {assignment}: {len(students)} students, {workers} worker(s)")
+    results = {s: prepare(course, assignment, s, trusted=s in trust) for s in students}
+    start = time.monotonic()
+
+    def run(student):
+        began = time.monotonic()
+        ok, output = autograde_one(course, assignment, student, nbgrader_args)
+        return student, ok, output, time.monotonic() - began
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run, s) for s in students]
+        for done, future in enumerate(as_completed(futures), 1):
+            student, ok, output, seconds = future.result()
+            result = results[student]
+            result.seconds = seconds
+            if not ok:
+                result.status = "failed"
+                result.notes.append("Grading failed: " + output.strip().splitlines()[-1][:300])
+            else:
+                hold(db_url, assignment, student, held=result.status == "held")
+            result.score, result.max_score = read_score(db_url, assignment, student)
+            progress(f"[{done:>3}/{len(students)}] {student:<20} {result.status:<7} "
+                     f"{result.score:5.1f}/{result.max_score:<5.1f} {seconds:6.1f} s   "
+                     f"elapsed {time.monotonic() - start:6.1f} s, {len(students) - done} left")
+    steps.run_nbgrader(course, "generate_feedback", assignment, "--force", *nbgrader_args)
+    write_report(course / "reports" / f"{assignment}.csv", results.values())
+    return [results[s] for s in students]
+
+
+def write_report(path, results):
+    """One row per student: status, score, seconds, notes, findings (other rows are kept)."""
+    header = ["student", "status", "score", "max_score", "seconds", "notes", "findings"]
+    rows = {}
+    if path.exists():
+        with open(path, newline="") as f:
+            rows = {row["student"]: row for row in csv.DictReader(f)}
+    for r in results:
+        rows[r.student] = dict(zip(header, [
+            r.student, r.status, r.score, r.max_score, f"{r.seconds:.1f}", " | ".join(r.notes),
+            " | ".join(f"{k}: {label} line {line}: {what}" for k, label, line, what in r.findings)]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, header)
+        writer.writeheader()
+        writer.writerows(rows[s] for s in sorted(rows))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("assignment")
+    parser.add_argument("--course", default=".", help="course directory (default: here)")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--student", action="append", help="grade only these (repeatable)")
+    parser.add_argument("--trust", action="append", default=[],
+                        help="grade a held student normally after review (repeatable)")
+    parser.add_argument("--db", help="gradebook URL (default: sqlite gradebook.db)")
+    parser.add_argument("--cell-timeout", type=int, help="seconds per cell (config: 120)")
+    parser.add_argument("--notebook-timeout", type=int, help="seconds per notebook (900)")
+    args = parser.parse_args(argv)
+    extra = []
+    if args.cell_timeout:
+        extra.append(f"--Execute.timeout={args.cell_timeout}")
+    if args.notebook_timeout:
+        extra.append(f"--ResilientExecute.notebook_timeout={args.notebook_timeout}")
+    if args.db:
+        extra.append(f"--CourseDirectory.db_url={args.db}")
+    results = grade_class(args.course, args.assignment, workers=args.workers,
+                          students=args.student, trust=set(args.trust), nbgrader_args=extra,
+                          db_url=args.db)
+    counts = {s: sum(r.status == s for r in results) for s in ("graded", "held", "failed")}
+    print(f"Done: {counts['graded']} graded, {counts['held']} held for review, "
+          f"{counts['failed']} failed; report: reports/{args.assignment}.csv")
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
