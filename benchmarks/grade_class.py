@@ -1,0 +1,85 @@
+"""Throughput of class grading: a synthetic class of the whole course, 1 worker vs 2.
+
+    .venv/bin/python benchmarks/grade_class.py                    (40 students, all 8)
+    .venv/bin/python benchmarks/grade_class.py --students 4 --assignment 01-convolution-basics
+
+Each student's notebook is the solved assignment with one exercise left undone (a different
+one per student), so scores vary as in a real class. The same class is graded twice, in two
+fresh course directories, with `autograder.grade_class` (sandboxed, as configured): once
+with 1 worker and once with 2. Prints seconds per submission for each and the speed-up.
+"""
+import argparse
+import pathlib
+import tempfile
+import time
+
+import nbformat
+
+from autograder import grade_class, nbgrader_steps as steps
+from autograder.submissions import fill_in
+
+
+def exercises(release_path):
+    nb = nbformat.read(release_path, as_version=4)
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "code"
+            and c.metadata.get("nbgrader", {}).get("solution")]
+
+
+def build_class(course, names, students, scratch):
+    """Generate each assignment and write `students` submissions of it; return the count."""
+    count = 0
+    for name in names:
+        steps.generate_assignment(course, name)
+        release = course / "release" / name / f"{name}.ipynb"
+        source = course / "source" / name / f"{name}.ipynb"
+        stubs = {c.metadata["nbgrader"]["grade_id"]: c.source
+                 for c in nbformat.read(release, as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+        todo = exercises(release)
+        for i in range(students):
+            undone = todo[i % len(todo)] if todo else None
+            replace = {undone: stubs[undone]} if undone else {}
+            notebook = fill_in(release, source, scratch / f"{name}-{i}.ipynb", replace=replace)
+            steps.submit(course, f"student{i:03d}", name, notebook, filename=release.name)
+            count += 1
+    return count
+
+
+def grade_everything(workers, names, students):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        course = steps.make_course(tmp / "course", names)
+        (tmp / "scratch").mkdir()
+        count = build_class(course, names, students, tmp / "scratch")
+        start = time.perf_counter()
+        failed = 0
+        for name in names:
+            results = grade_class.grade_class(course, name, workers=workers,
+                                              progress=lambda line: None)
+            failed += sum(r.status == "failed" for r in results)
+            took = sum(r.seconds for r in results)
+            print(f"  {name}: {len(results)} graded, {took / len(results):.1f} s of autograde "
+                  f"each, {failed} failed so far")
+        return count, time.perf_counter() - start, failed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--assignment", action="append",
+                        help="grade only these (repeatable; default: the whole course)")
+    args = parser.parse_args(argv)
+    names = args.assignment or steps.assignments()
+    print(f"{args.students} students x {len(names)} assignments")
+    timings = {}
+    for workers in (1, 2):
+        print(f"{workers} worker(s):")
+        count, seconds, failed = grade_everything(workers, names, args.students)
+        timings[workers] = seconds
+        print(f"{workers} worker(s): {count} submissions in {seconds:.1f} s = "
+              f"{seconds / count:.2f} s per submission ({failed} failed)")
+    print(f"speed-up with 2 workers: {timings[1] / timings[2]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
