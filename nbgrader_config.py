@@ -43,8 +43,9 @@ c.ResilientExecute.notebook_timeout = 900      # seconds for the whole notebook
 c.SandboxedKernelManager.memory_limit_mb = 6144
 c.SandboxedKernelManager.cpu_limit_seconds = 1800
 c.SandboxedKernelManager.file_size_limit_mb = 256
-# Test cells a student deleted are put back (from the gradebook) and run.
-c.OverwriteCells.add_missing_cells = True
+# Deleted test cells are put back before grading by autograder/repair.py (grade_class), not
+# by nbgrader's OverwriteCells.add_missing_cells, which fails when the cell before a deleted
+# one is a read-only markdown cell.
 
 # What a student gets when an exercise is not done yet.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

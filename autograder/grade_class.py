@@ -104,6 +104,22 @@ def prepare(course, assignment, student, trusted=False):
     return result
 
 
+def _prepare_or_blank(course, assignment, student, trusted):
+    """`prepare`, or, if the submission breaks it, the blank assignment with a note."""
+    try:
+        return prepare(course, assignment, student, trusted)
+    except SystemExit:
+        raise
+    except Exception as err:
+        note = (f"The grader could not read this submission ({type(err).__name__}: {err}); "
+                "it was graded as the blank assignment. Your instructor has your original file.")
+        for template_path in sorted((course / "release" / assignment).glob("*.ipynb")):
+            nb = nbformat.read(template_path, as_version=4)
+            add_notes_cell(nb, [note])
+            nbformat.write(nb, course / "submitted" / student / assignment / template_path.name)
+        return Result(student, notes=[note])
+
+
 def _finding_notes(findings, trusted):
     tamper = [f"{label}, line {line}: {what}" for kind, label, line, what in findings
               if kind == "tamper"]
@@ -173,7 +189,8 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, "1")
     progress(f"Grading {assignment}: {len(students)} students, {workers} worker(s)")
-    results = {s: prepare(course, assignment, s, trusted=s in trust) for s in students}
+    results = {s: _prepare_or_blank(course, assignment, s, trusted=s in trust)
+               for s in students}
     start = time.monotonic()
 
     def run(student):
@@ -191,7 +208,11 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
                 result.status = "failed"
                 result.notes.append("Grading failed: " + output.strip().splitlines()[-1][:300])
             else:
-                hold(db_url, assignment, student, held=result.status == "held")
+                try:
+                    hold(db_url, assignment, student, held=result.status == "held")
+                except MissingEntry:
+                    result.status = "failed"
+                    result.notes.append("Grading failed: nbgrader recorded no submission.")
             result.score, result.max_score = read_score(db_url, assignment, student)
             progress(f"[{done:>3}/{len(students)}] {student:<20} {result.status:<7} "
                      f"{result.score:5.1f}/{result.max_score:<5.1f} {seconds:6.1f} s   "
