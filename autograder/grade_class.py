@@ -167,6 +167,20 @@ def hold(db_url, assignment, student, held=True):
         gb.db.commit()
 
 
+def _hold_or_release(course, db_url, assignment, student, held):
+    """Hold a submission, or release one this tool held before (a marker file says which).
+
+    Scores an instructor changed by hand in submissions never held are left alone.
+    """
+    marker = course / "originals" / student / assignment / ".held"
+    if held:
+        hold(db_url, assignment, student)
+        marker.touch()
+    elif marker.exists():
+        hold(db_url, assignment, student, held=False)
+        marker.unlink()
+
+
 def read_score(db_url, assignment, student):
     """(score, max score) of a submission in the gradebook."""
     with Gradebook(db_url) as gb:
@@ -209,7 +223,8 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
                 result.notes.append("Grading failed: " + output.strip().splitlines()[-1][:300])
             else:
                 try:
-                    hold(db_url, assignment, student, held=result.status == "held")
+                    _hold_or_release(course, db_url, assignment, student,
+                                     held=result.status == "held")
                 except MissingEntry:
                     result.status = "failed"
                     result.notes.append("Grading failed: nbgrader recorded no submission.")

@@ -11,6 +11,7 @@ import pathlib
 import re
 
 import pytest
+from nbgrader.api import Gradebook
 
 from autograder import grade_class, nbgrader_steps as steps, sandbox
 from autograder.hidden import REFERENCES
@@ -119,3 +120,14 @@ def test_a_held_student_is_graded_normally_once_trusted(graded):
     results = grade_class.grade_class(course, NAME, students=["redefines_checks"],
                                       trust={"redefines_checks"}, progress=lambda line: None)
     assert (results[0].status, results[0].score) == ("graded", 13.0)
+
+
+def test_a_regrade_keeps_scores_the_instructor_changed_by_hand(graded):
+    course = graded["course"]
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    with Gradebook(db_url) as gb:
+        gb.find_grade("a1_pad_image_tests", NAME, NAME, "perfect").manual_score = 0.5
+        gb.db.commit()
+    results = grade_class.grade_class(course, NAME, students=["perfect"],
+                                      progress=lambda line: None)
+    assert (results[0].status, results[0].score) == ("graded", 13.5)
