@@ -232,7 +232,10 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
             progress(f"[{done:>3}/{len(students)}] {student:<20} {result.status:<7} "
                      f"{result.score:5.1f}/{result.max_score:<5.1f} {seconds:6.1f} s   "
                      f"elapsed {time.monotonic() - start:6.1f} s, {len(students) - done} left")
-    steps.run_nbgrader(course, "generate_feedback", assignment, "--force", *nbgrader_args)
+    try:
+        steps.run_nbgrader(course, "generate_feedback", assignment, "--force", *nbgrader_args)
+    except steps.StepFailed as err:
+        progress(f"Feedback could not be generated: {str(err).strip().splitlines()[-1]}")
     write_report(course / "reports" / f"{assignment}.csv", results.values())
     return [results[s] for s in students]
 

@@ -76,14 +76,17 @@ def sandbox_command(workdir, socket_dir, hidden_root, tmp_size_mb=512):
            # ipykernel stops when its parent looks like pid 1, which bwrap's init is; the
            # kernel still ends with its grader (--die-with-parent)
            "--setenv", "JPY_PARENT_PID", "1"]
+    masked = [pathlib.Path("/tmp")]
     hidden_root = pathlib.Path(hidden_root).resolve()
     if hidden_root != pathlib.Path("/"):
         cmd += ["--tmpfs", str(hidden_root)]
-        needed = {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable),
-                  os.path.dirname(course.__file__), os.path.dirname(autograder.__file__)}
-        for path in sorted(needed):
-            if _inside(path, hidden_root) and not _inside(workdir, path):
-                cmd += ["--ro-bind", path, path]
+        masked.append(hidden_root)
+    # what the kernel needs and a mask covered (a repo cloned under /tmp, say) comes back
+    needed = {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable),
+              os.path.dirname(course.__file__), os.path.dirname(autograder.__file__)}
+    for path in sorted(needed):
+        if any(_inside(path, root) for root in masked) and not _inside(workdir, path):
+            cmd += ["--ro-bind", path, path]
     cmd += ["--bind", socket_dir, socket_dir, "--bind", workdir, workdir, "--chdir", workdir]
     return cmd + ["--"]
 

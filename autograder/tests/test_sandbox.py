@@ -39,3 +39,11 @@ def test_sandbox_off_runs_the_kernel_with_limits_only(monkeypatch):
     monkeypatch.setenv("COURSE_SANDBOX", "off")
     km = SandboxedKernelManager()
     assert not km.boxed and km.transport == "tcp"
+
+
+def test_what_the_kernel_needs_comes_back_when_tmp_hides_it(tmp_path, monkeypatch):
+    venv = tmp_path / "repo" / ".venv"            # a repository cloned under /tmp
+    monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
+    cmd = sandbox.sandbox_command(tmp_path / "work", tmp_path / "sockets", hidden_root="/")
+    pairs = list(zip(cmd, cmd[1:], cmd[2:]))
+    assert ("--ro-bind", str(venv), str(venv)) in pairs
