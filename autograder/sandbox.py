@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import CaselessStrEnum, Integer, default
+from traitlets import CaselessStrEnum, Integer, List, Unicode, default
 
 import autograder
 import course
@@ -58,14 +58,53 @@ def _inside(path, folder):
     return path == folder or folder in path.parents
 
 
-def sandbox_command(workdir, socket_dir, hidden_root, tmp_size_mb=512):
+def package_roots():
+    """The folders the grader imports `course` and `autograder` from (their parents).
+
+    The kernel gets them first on its PYTHONPATH, so it grades with the same checks and
+    references as the grader, wherever the environment was installed from.
+    """
+    roots = []
+    for package in (course, autograder):
+        root = str(pathlib.Path(package.__file__).resolve().parent.parent)
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def _is_course_repository(folder):
+    folder = pathlib.Path(folder)
+    return (folder / "nbgrader_config.py").is_file() or (folder / "source").is_dir()
+
+
+def hidden_folders(course_dir):
+    """Folders the kernel must not see: the course directory, and any course repository the
+    packages are imported from (its source/ holds solutions)."""
+    folders = [pathlib.Path(course_dir).resolve()]
+    folders += [pathlib.Path(root) for root in package_roots() if _is_course_repository(root)]
+    unique = []
+    for folder in folders:
+        if folder != pathlib.Path("/") and folder not in unique:
+            unique.append(folder)
+    return unique
+
+
+def needed_paths():
+    """What the kernel must read: the Python environment and the two course packages."""
+    return {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable),
+            os.path.dirname(course.__file__), os.path.dirname(autograder.__file__)}
+
+
+def sandbox_command(workdir, socket_dir, hidden=(), tmp_size_mb=512, needed=None,
+                    forbidden=()):
     """`bwrap` arguments that run a command with only `workdir` writable.
 
     Inputs:
     - workdir: the folder the notebook runs in (read-write, the kernel's cwd)
     - socket_dir: holds the connection file and the kernel's sockets (read-write)
-    - hidden_root: a folder to hide (the course directory); the Python environment and the
-      course/autograder packages inside it stay visible, read-only
+    - hidden: folders to hide (the course directory, see `hidden_folders`); what the kernel
+      needs inside them (`needed`, default `needed_paths()`) stays visible, read-only
+    - forbidden: folders hidden even when the kernel needs them
     """
     workdir, socket_dir = str(pathlib.Path(workdir).resolve()), str(socket_dir)
     cmd = [bwrap_path(), "--die-with-parent", "--unshare-all",
@@ -77,14 +116,16 @@ def sandbox_command(workdir, socket_dir, hidden_root, tmp_size_mb=512):
            # kernel still ends with its grader (--die-with-parent)
            "--setenv", "JPY_PARENT_PID", "1"]
     masked = [pathlib.Path("/tmp")]
-    hidden_root = pathlib.Path(hidden_root).resolve()
-    if hidden_root != pathlib.Path("/"):
-        cmd += ["--tmpfs", str(hidden_root)]
-        masked.append(hidden_root)
+    forbidden = [pathlib.Path(path).resolve() for path in forbidden
+                 if pathlib.Path(path).is_dir()]
+    for folder in [pathlib.Path(path).resolve() for path in hidden] + forbidden:
+        if folder != pathlib.Path("/") and not any(_inside(folder, m) for m in masked):
+            cmd += ["--tmpfs", str(folder)]
+            masked.append(folder)
     # what the kernel needs and a mask covered (a repo cloned under /tmp, say) comes back
-    needed = {sys.prefix, sys.base_prefix, os.path.dirname(sys.executable),
-              os.path.dirname(course.__file__), os.path.dirname(autograder.__file__)}
-    for path in sorted(needed):
+    for path in sorted(needed_paths() if needed is None else needed):
+        if any(_inside(path, f) for f in forbidden):
+            continue
         if any(_inside(path, root) for root in masked) and not _inside(workdir, path):
             cmd += ["--ro-bind", path, path]
     cmd += ["--bind", socket_dir, socket_dir, "--bind", workdir, workdir, "--chdir", workdir]
@@ -101,6 +142,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     file_size_limit_mb = Integer(256, help="Largest file the kernel may write, in MiB"
                                  ).tag(config=True)
     tmp_size_mb = Integer(512, help="Size of the kernel's private /tmp, in MiB").tag(config=True)
+    hidden_paths = List(Unicode(), help="More folders the kernel must not see, even where "
+                        "it would import from them").tag(config=True)
 
     @default("sandbox")
     def _sandbox_default(self):
@@ -145,9 +188,18 @@ class SandboxedKernelManager(AsyncKernelManager):
                                self.file_size_limit_mb)
         if self._socket_dir is not None:
             workdir = self._launch_args.get("cwd") or os.getcwd()
-            prefix += sandbox_command(workdir, self._socket_dir, hidden_root=os.getcwd(),
-                                      tmp_size_mb=self.tmp_size_mb)
+            prefix += sandbox_command(workdir, self._socket_dir,
+                                      hidden=hidden_folders(os.getcwd()),
+                                      tmp_size_mb=self.tmp_size_mb,
+                                      forbidden=self.hidden_paths)
         return prefix + cmd
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        env = dict(kw.get("env") or os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            package_roots() + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        kw["env"] = env
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)

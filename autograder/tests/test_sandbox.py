@@ -1,5 +1,15 @@
 """The grading kernel's wrappers: limits always, bubblewrap when it is there."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
 import pytest
+
+import autograder
+import course
 
 from autograder import sandbox
 from autograder.sandbox import SandboxedKernelManager, SandboxUnavailable
@@ -12,11 +22,12 @@ def test_limits_cap_memory_cpu_and_file_size():
 
 
 def test_the_course_directory_is_hidden_and_only_the_work_folder_is_writable(tmp_path):
+    course_dir = "/srv/a-course"                  # (under /tmp it would be hidden already)
     work = tmp_path / "autograded" / "ada" / "01"
     work.mkdir(parents=True)
-    cmd = sandbox.sandbox_command(work, tmp_path / "sockets", hidden_root=tmp_path)
+    cmd = sandbox.sandbox_command(work, tmp_path / "sockets", hidden=[course_dir])
     pairs = list(zip(cmd, cmd[1:]))
-    assert ("--tmpfs", str(tmp_path)) in pairs and ("--ro-bind", "/") in pairs
+    assert ("--tmpfs", course_dir) in pairs and ("--ro-bind", "/") in pairs
     writable = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--bind"]
     assert writable == [str(tmp_path / "sockets"), str(work)]
     assert "--unshare-all" in cmd and "--share-net" not in cmd
@@ -44,6 +55,59 @@ def test_sandbox_off_runs_the_kernel_with_limits_only(monkeypatch):
 def test_what_the_kernel_needs_comes_back_when_tmp_hides_it(tmp_path, monkeypatch):
     venv = tmp_path / "repo" / ".venv"            # a repository cloned under /tmp
     monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
-    cmd = sandbox.sandbox_command(tmp_path / "work", tmp_path / "sockets", hidden_root="/")
+    cmd = sandbox.sandbox_command(tmp_path / "work", tmp_path / "sockets")
     pairs = list(zip(cmd, cmd[1:], cmd[2:]))
     assert ("--ro-bind", str(venv), str(venv)) in pairs
+
+
+def test_a_folder_hidden_on_purpose_stays_hidden_even_if_the_kernel_needs_it(tmp_path):
+    package = tmp_path / "repo" / "course"
+    package.mkdir(parents=True)
+    def binds(**kwargs):
+        cmd = sandbox.sandbox_command(tmp_path / "work", tmp_path / "sockets",
+                                      needed={str(package)}, **kwargs)
+        return ("--ro-bind", str(package), str(package)) in list(zip(cmd, cmd[1:], cmd[2:]))
+
+    assert binds() and not binds(forbidden=[package])
+
+
+def test_the_course_repository_the_packages_come_from_is_hidden_too(tmp_path, monkeypatch):
+    repo = tmp_path / "other-checkout"
+    (repo / "source").mkdir(parents=True)
+    monkeypatch.setattr(sandbox, "package_roots", lambda: [str(repo)])
+    assert sandbox.hidden_folders(tmp_path / "course") == [tmp_path / "course", repo]
+
+
+KERNEL_SAYS_WHERE = textwrap.dedent("""
+    import json, sys
+    import nbformat
+    from nbclient import NotebookClient
+    from autograder.sandbox import SandboxedKernelManager
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import course, autograder.hidden; print(course.__file__, autograder.__file__)")])
+    NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, kernel_name="python3",
+                   resources={"metadata": {"path": sys.argv[1]}}).execute()
+    print(json.dumps(nb.cells[0].outputs[0]["text"].split()))
+""")
+
+
+def test_the_kernel_imports_the_graders_packages_wherever_they_live(tmp_path):
+    """A clone graded with an environment installed from another checkout: the kernel uses
+    the clone's packages, as the grader does, although the sandbox hides the clone."""
+    if sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed")
+    clone = tmp_path / "clone"
+    for package in (course, autograder):
+        source = os.path.dirname(package.__file__)
+        shutil.copytree(source, clone / os.path.basename(source),
+                        ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    work = clone / "autograded" / "ada" / "01"
+    work.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", KERNEL_SAYS_WHERE, str(work)], cwd=clone,
+                          env=dict(env, COURSE_SANDBOX="required"), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    where = json.loads(done.stdout.strip().splitlines()[-1])
+    assert where == [str(clone / "course" / "__init__.py"),
+                     str(clone / "autograder" / "__init__.py")]
