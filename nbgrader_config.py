@@ -36,9 +36,20 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
+    "autograder.late.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Late submissions (autograder/late.py): late by their time (a due date in the gradebook),
+# or marked late by the LMS in the file name (Canvas: login_LATE_...). This share of a late
+# notebook's score is taken off: 0 for no penalty, 1 for zero.
+c.LatePenalty.fraction = 0.1
+c.AssignLatePenalties.plugin_class = "autograder.late.LatePenalty"
+c.LateFileNames.pattern = r"^[^_/]+_LATE_"
+
+# `nbgrader export` also says who submitted nothing, who was late, and how many answers
+# still wait for a grade by hand (autograder/export.py).
+c.ExportApp.plugin_class = "autograder.export.CourseCsvExport"
+
 c.ResilientExecute.notebook_timeout = 900      # seconds for the whole notebook
 c.SandboxedKernelManager.memory_limit_mb = 6144
 c.SandboxedKernelManager.cpu_limit_seconds = 1800

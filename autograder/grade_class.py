@@ -30,6 +30,10 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import nbgrader_steps as steps
+from autograder.export import manual_grades_left
+from autograder.gradebook import require_assignment
+from autograder.late import late_files
+from autograder.preflight import GradingSetupError, check_grading_works, setup_errors
 from autograder.repair import add_notes_cell, pick_notebook, read_notebook, repair_cells
 from autograder.tamper import scan_sources, student_sources
 
@@ -45,6 +49,8 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     seconds: float = 0.0
+    late: bool = False
+    manual_left: int = 0           # answers still to be graded by hand
     notes: list = field(default_factory=list)
     findings: list = field(default_factory=list)
 
@@ -182,20 +188,42 @@ def _hold_or_release(course, db_url, assignment, student, held):
 
 
 def read_score(db_url, assignment, student):
-    """(score, max score) of a submission in the gradebook."""
+    """(score after any late penalty, max score, answers left to grade by hand)."""
     with Gradebook(db_url) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
-            return 0.0, gb.find_assignment(assignment).max_score
-        return float(submission.score), float(submission.max_score)
+            return 0.0, gb.find_assignment(assignment).max_score, 0
+        penalty = submission.late_submission_penalty or 0.0
+        return (max(0.0, float(submission.score) - penalty), float(submission.max_score),
+                manual_grades_left(submission))
+
+
+def _unscored_for_setup(course, db_url, assignment, student):
+    """If the set-up broke this student's grading, remove its scores; the errors, or []."""
+    folder = course / "autograded" / student / assignment
+    found = [f"cell {number}: {text}"
+             for source in sorted((course / "source" / assignment).glob("*.ipynb"))
+             if (folder / source.name).exists()
+             for number, text in setup_errors(folder / source.name, source)]
+    if found:
+        with Gradebook(db_url) as gb:
+            gb.remove_submission(assignment, student)
+    return found
 
 
 def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader_args=(),
-                db_url=None, progress=print):
-    """Grade `assignment` for `students` (default: everyone who submitted); [Result]."""
+                db_url=None, progress=print, check=True):
+    """Grade `assignment` for `students` (default: everyone who submitted); [Result].
+
+    First the gradebook must know the assignment, and (check=True) the solution must get
+    full marks here (`autograder.preflight`); otherwise it stops, grading no one.
+    """
     course = pathlib.Path(course).resolve()
     db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    require_assignment(assignment, db_url)
+    if check:
+        check_grading_works(course, assignment, nbgrader_args, progress=progress)
     if students is None:
         students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}")
                           if p.is_dir())
@@ -205,6 +233,12 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
     progress(f"Grading {assignment}: {len(students)} students, {workers} worker(s)")
     results = {s: _prepare_or_blank(course, assignment, s, trusted=s in trust)
                for s in students}
+    for student, result in results.items():
+        marked = late_files(course, assignment, student)
+        if marked:
+            result.late = True
+            result.notes.append(f"Late: the LMS marked {marked[0]} late, so the late penalty "
+                                "applies.")
     start = time.monotonic()
 
     def run(student):
@@ -221,6 +255,10 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
             if not ok:
                 result.status = "failed"
                 result.notes.append("Grading failed: " + output.strip().splitlines()[-1][:300])
+            elif broken := _unscored_for_setup(course, db_url, assignment, student):
+                result.status = "failed"
+                result.notes.append("Not scored: the grading set-up broke, not the student's "
+                                    "code (" + "; ".join(broken)[:300] + ")")
             else:
                 try:
                     _hold_or_release(course, db_url, assignment, student,
@@ -228,7 +266,8 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
                 except MissingEntry:
                     result.status = "failed"
                     result.notes.append("Grading failed: nbgrader recorded no submission.")
-            result.score, result.max_score = read_score(db_url, assignment, student)
+            result.score, result.max_score, result.manual_left = read_score(
+                db_url, assignment, student)
             progress(f"[{done:>3}/{len(students)}] {student:<20} {result.status:<7} "
                      f"{result.score:5.1f}/{result.max_score:<5.1f} {seconds:6.1f} s   "
                      f"elapsed {time.monotonic() - start:6.1f} s, {len(students) - done} left")
@@ -242,14 +281,16 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
 
 def write_report(path, results):
     """One row per student: status, score, seconds, notes, findings (other rows are kept)."""
-    header = ["student", "status", "score", "max_score", "seconds", "notes", "findings"]
+    header = ["student", "status", "score", "max_score", "late", "needs_manual_grade",
+              "seconds", "notes", "findings"]
     rows = {}
     if path.exists():
         with open(path, newline="") as f:
             rows = {row["student"]: row for row in csv.DictReader(f)}
     for r in results:
         rows[r.student] = dict(zip(header, [
-            r.student, r.status, r.score, r.max_score, f"{r.seconds:.1f}", " | ".join(r.notes),
+            r.student, r.status, r.score, r.max_score, "yes" if r.late else "no",
+            r.manual_left, f"{r.seconds:.1f}", " | ".join(r.notes),
             " | ".join(f"{k}: {label} line {line}: {what}" for k, label, line, what in r.findings)]))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
@@ -277,9 +318,13 @@ def main(argv=None):
         extra.append(f"--ResilientExecute.notebook_timeout={args.notebook_timeout}")
     if args.db:
         extra.append(f"--CourseDirectory.db_url={args.db}")
-    results = grade_class(args.course, args.assignment, workers=args.workers,
-                          students=args.student, trust=set(args.trust), nbgrader_args=extra,
-                          db_url=args.db)
+    try:
+        results = grade_class(args.course, args.assignment, workers=args.workers,
+                              students=args.student, trust=set(args.trust),
+                              nbgrader_args=extra, db_url=args.db)
+    except GradingSetupError as err:
+        print(err, file=sys.stderr)
+        return 2
     counts = {s: sum(r.status == s for r in results) for s in ("graded", "held", "failed")}
     print(f"Done: {counts['graded']} graded, {counts['held']} held for review, "
           f"{counts['failed']} failed; report: reports/{args.assignment}.csv")

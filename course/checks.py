@@ -14,8 +14,8 @@ import traceback
 import numpy as np
 
 __all__ = [
-    "CheckFailed", "check_equal", "check_array", "check_raises", "check_close", "all_passed",
-    "call_student",
+    "CheckFailed", "NotAnswered", "check_equal", "check_array", "check_shape", "check_raises",
+    "check_close", "all_passed", "call_student",
 ]
 
 _MAX_SHOWN = 30  # arrays up to this many elements are printed in full
@@ -34,6 +34,39 @@ class CheckFailed(AssertionError):
         return lines
 
 
+class NotAnswered(CheckFailed):
+    """An exercise still raises the NotImplementedError of its blank version."""
+
+    def __init__(self, where):
+        super().__init__(
+            f"not answered yet: {where} still raises NotImplementedError. Write your code "
+            "where it says # YOUR CODE HERE, delete the line `raise NotImplementedError()`, "
+            "run that cell, then this one.")
+
+    def _render_traceback_(self):
+        return [f"\x1b[0;31mNotAnswered\x1b[0m: {self}"]
+
+
+def _not_answered(shell, etype, value, tb, tb_offset=None):
+    """IPython handler: a blank exercise is said in one sentence, not a traceback."""
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_code.co_name if tb is not None else "<module>"
+    where = "this cell" if name.startswith("<") else f"{name}()"
+    error = NotAnswered(where)
+    shell.showtraceback((NotAnswered, error, None), tb_offset=tb_offset)
+
+
+def _install_notebook_messages():
+    """In a notebook, show a NotImplementedError as `NotAnswered` (still an error)."""
+    try:
+        shell = get_ipython()  # noqa: F821 (defined inside IPython only)
+    except NameError:
+        return
+    if shell is not None and hasattr(shell, "set_custom_exc"):
+        shell.set_custom_exc((NotImplementedError,), _not_answered)
+
+
 def _fail(what, problem, hint=None, lines=()):
     text = [f"{what}: {problem}"]
     text += [f"  {line}" for line in lines]
@@ -42,12 +75,33 @@ def _fail(what, problem, hint=None, lines=()):
     raise CheckFailed("\n".join(text))
 
 
+_MAX_REPR = 120  # characters of a returned value quoted in a message
+
+
 def _describe(value):
     if isinstance(value, np.ndarray):
         return f"a NumPy array of shape {value.shape}, dtype {value.dtype}"
     if value is None:
         return "None (did the function forget to `return` its result?)"
-    return f"{type(value).__name__} {value!r}"
+    if isinstance(value, (list, tuple)):
+        kinds = sorted({type(item).__name__ for item in value})
+        return f"a {type(value).__name__} of {len(value)} item(s) ({', '.join(kinds) or 'empty'})"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"a {type(value).__module__}.{type(value).__name__} of shape {tuple(value.shape)}"
+    text = repr(value)
+    if len(text) > _MAX_REPR:
+        text = text[:_MAX_REPR] + " ..."
+    return f"{type(value).__name__} {text}"
+
+
+def _array_fix(value):
+    """How to turn what was returned into the NumPy array that was asked for."""
+    if isinstance(value, (list, tuple)):
+        return (f"Return a NumPy array, not a {type(value).__name__}: np.array(...) turns a "
+                "list of rows into one, and np.zeros(shape) makes one to fill.")
+    if type(value).__module__.startswith("torch"):
+        return "Return a NumPy array, not a torch tensor: tensor.detach().numpy() converts it."
+    return "Build the result with np.zeros(...) and fill it, or convert it with np.asarray."
 
 
 def _show(array):
@@ -110,7 +164,7 @@ def check_array(actual, expected, what, hint=None, reveal=True, rtol=1e-6, atol=
     expected = np.asarray(expected)
     if not isinstance(actual, np.ndarray):
         _fail(what, f"returned {_describe(actual)}; it should return a NumPy array.",
-              "Build the result with np.zeros(...) and fill it, or convert it with np.asarray.")
+              _array_fix(actual))
     named = diagnose(actual) if diagnose is not None else None
     if actual.shape != expected.shape:
         lines = [f"expected shape: {expected.shape}", f"got shape:      {actual.shape}"]
@@ -133,6 +187,22 @@ def check_array(actual, expected, what, hint=None, reveal=True, rtol=1e-6, atol=
         else:
             lines += [f"  you returned {actual[where]:.6g} there"]
         _fail(what, "returned the wrong values.", named or hint, lines)
+
+
+def check_shape(actual, expected_shape, what, hint=None):
+    """Assert that `actual` is a NumPy array of shape `expected_shape`.
+
+    Inputs:
+    - actual: what the student's code returned
+    - expected_shape: a tuple, e.g. (4, 4)
+    - what: the call being checked, e.g. "match_template(5x5 image, 2x2 template)"
+    """
+    if not isinstance(actual, np.ndarray):
+        _fail(what, f"returned {_describe(actual)}; it should return a NumPy array of shape "
+              f"{tuple(expected_shape)}.", _array_fix(actual))
+    if actual.shape != tuple(expected_shape):
+        _fail(what, "returned an array of the wrong shape.", hint,
+              [f"expected shape: {tuple(expected_shape)}", f"got shape:      {actual.shape}"])
 
 
 def check_raises(call, exception, what, hint=None):
@@ -174,3 +244,6 @@ def call_student(fn, *args, what):
 def all_passed(name):
     """Print the line a student sees when every public check of `name` passed."""
     print(f"✓ {name}: all public tests passed. Hidden tests run when your notebook is graded.")
+
+
+_install_notebook_messages()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from course.checks import (CheckFailed, all_passed, call_student, check_array, check_close,
-                           check_equal, check_raises)
+                           check_equal, check_raises, check_shape)
 
 
 def message_of(call):
@@ -116,3 +116,33 @@ def test_a_failed_call_shows_the_students_traceback_first():
     text = "\n".join(info.value._render_traceback_())
     assert "in students_function" in text and "IndexError: list index out of range" in text
     assert text.index("students_function") < text.index("CheckFailed")
+
+
+def test_check_shape_says_in_one_sentence_what_to_return_instead():
+    text = message_of(lambda: check_shape([[1, 2], [3, 4]], (2, 2), "f()"))
+    assert "returned a list of 2 item(s) (list); it should return a NumPy array of shape (2, 2)" in text
+    assert "np.array(...)" in text
+    assert "wrong shape" in message_of(lambda: check_shape(np.zeros((2, 3)), (2, 2), "f()"))
+    check_shape(np.zeros((2, 2)), (2, 2), "f()")
+
+
+def test_a_returned_value_is_described_in_a_line_not_dumped():
+    big = (np.zeros((50, 50)), {"x": np.zeros((100, 100))})
+    text = message_of(lambda: check_array(big, np.zeros((50, 50)), "f()"))
+    assert len(text.splitlines()) <= 3 and "a tuple of 2 item(s) (dict, ndarray)" in text
+    text = message_of(lambda: check_equal("x" * 1000, 4, "f()"))
+    assert len(text) < 400
+
+
+def test_a_blank_exercise_is_said_in_one_sentence_and_stays_an_error():
+    from IPython.core.interactiveshell import InteractiveShell
+    from course import checks
+    shell = InteractiveShell.instance()
+    shown = []
+    shell.showtraceback = lambda exc_tuple=None, **kw: shown.append(exc_tuple)
+    shell.set_custom_exc((NotImplementedError,), checks._not_answered)
+    result = shell.run_cell("def f():\n    raise NotImplementedError()\nf()")
+    assert result.error_in_exec is not None            # still an error: graded as 0
+    kind, error, _ = shown[-1]
+    assert kind is checks.NotAnswered and "not answered yet: f() still raises" in str(error)
+    assert error._render_traceback_() == [f"\x1b[0;31mNotAnswered\x1b[0m: {error}"]
