@@ -16,9 +16,12 @@ kernel has no network at all.
 `required` (refuse to grade without bubblewrap), `auto` (use it when installed, the default),
 `off` (limits only).
 """
+import functools
+import json
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -72,6 +75,24 @@ def package_roots():
     return roots
 
 
+_FIND_PACKAGES = ("import importlib.util as u, json; print(json.dumps([getattr(u.find_spec(n), "
+                  "'origin', None) for n in ('course', 'autograder')]))")
+
+
+@functools.lru_cache(maxsize=None)
+def installed_package_roots():
+    """Where this environment itself imports `course` and `autograder` from (an editable
+    install names a checkout), seen from outside any course directory."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    try:
+        done = subprocess.run([sys.executable, "-c", _FIND_PACKAGES], cwd="/", env=env,
+                              capture_output=True, text=True, timeout=60)
+        origins = json.loads(done.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return ()
+    return tuple(str(pathlib.Path(o).resolve().parent.parent) for o in origins if o)
+
+
 def _is_course_repository(folder):
     folder = pathlib.Path(folder)
     return (folder / "nbgrader_config.py").is_file() or (folder / "source").is_dir()
@@ -79,9 +100,11 @@ def _is_course_repository(folder):
 
 def hidden_folders(course_dir):
     """Folders the kernel must not see: the course directory, and any course repository the
-    packages are imported from (its source/ holds solutions)."""
+    packages are imported from, by the grader or by the environment (its source/ holds
+    solutions)."""
     folders = [pathlib.Path(course_dir).resolve()]
-    folders += [pathlib.Path(root) for root in package_roots() if _is_course_repository(root)]
+    folders += [pathlib.Path(root) for root in package_roots() + list(installed_package_roots())
+                if _is_course_repository(root)]
     unique = []
     for folder in folders:
         if folder != pathlib.Path("/") and folder not in unique:

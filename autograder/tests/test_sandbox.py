@@ -71,11 +71,14 @@ def test_a_folder_hidden_on_purpose_stays_hidden_even_if_the_kernel_needs_it(tmp
     assert binds() and not binds(forbidden=[package])
 
 
-def test_the_course_repository_the_packages_come_from_is_hidden_too(tmp_path, monkeypatch):
+def test_the_course_repositories_the_packages_come_from_are_hidden_too(tmp_path, monkeypatch):
     repo = tmp_path / "other-checkout"
     (repo / "source").mkdir(parents=True)
+    installed = tmp_path / "installed-from"
+    (installed / "source").mkdir(parents=True)
     monkeypatch.setattr(sandbox, "package_roots", lambda: [str(repo)])
-    assert sandbox.hidden_folders(tmp_path / "course") == [tmp_path / "course", repo]
+    monkeypatch.setattr(sandbox, "installed_package_roots", lambda: (str(installed),))
+    assert sandbox.hidden_folders(tmp_path / "course") == [tmp_path / "course", repo, installed]
 
 
 KERNEL_SAYS_WHERE = textwrap.dedent("""
@@ -111,3 +114,8 @@ def test_the_kernel_imports_the_graders_packages_wherever_they_live(tmp_path):
     where = json.loads(done.stdout.strip().splitlines()[-1])
     assert where == [str(clone / "course" / "__init__.py"),
                      str(clone / "autograder" / "__init__.py")]
+
+
+def test_the_environment_says_where_it_imports_the_course_from():
+    roots = sandbox.installed_package_roots()
+    assert roots and all(os.path.isdir(os.path.join(root, "course")) for root in roots)
