@@ -62,11 +62,15 @@ def prepare_gradebook(course=".", names=None, nbgrader_args=(), progress=print):
                          f"{', '.join(known)}")
     stale = {}
     (course / SCRATCH).mkdir(exist_ok=True)
+    every_folder = sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
+    # one nbgrader run for all (its start is most of the time) when that names no extra folder
+    batches = [["*"]] if sorted(names) == every_folder else [[name] for name in names]
     with tempfile.TemporaryDirectory(prefix="release-", dir=course / SCRATCH) as scratch:
-        for name in names:
-            steps.run_nbgrader(course, "generate_assignment", name, "--force",
+        for batch in batches:
+            steps.run_nbgrader(course, "generate_assignment", *batch, "--force",
                                f"--CourseDirectory.release_directory={scratch}",
                                *nbgrader_args)
+        for name in names:
             stale[name] = _stale(pathlib.Path(scratch) / name, course / "release" / name)
             note = (f"; release/{name} is out of date: run ./course.sh release and hand "
                     "out the new notebooks" if stale[name] else "")
