@@ -49,6 +49,9 @@ class NotAnswered(CheckFailed):
 
 def _not_answered(shell, etype, value, tb, tb_offset=None):
     """IPython handler: a blank exercise is said in one sentence, not a traceback."""
+    if etype is not NotImplementedError:  # a subclass (input() in a kernel) is another error
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     name = tb.tb_frame.f_code.co_name if tb is not None else "<module>"

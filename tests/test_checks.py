@@ -146,3 +146,6 @@ def test_a_blank_exercise_is_said_in_one_sentence_and_stays_an_error():
     kind, error, _ = shown[-1]
     assert kind is checks.NotAnswered and "not answered yet: f() still raises" in str(error)
     assert error._render_traceback_() == [f"\x1b[0;31mNotAnswered\x1b[0m: {error}"]
+    shell.run_cell("class StdinNotImplementedError(NotImplementedError): pass\n"
+                   "raise StdinNotImplementedError('no stdin')")
+    assert shown[-1][0].__name__ == "StdinNotImplementedError"   # other errors stay themselves
