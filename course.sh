@@ -4,6 +4,8 @@
 #   ./course.sh test [ARGS]       set up if needed, then every test (ARGS go to pytest);
 #                                 the browser tests need chromium (/usr/bin/chromium)
 #   ./course.sh doctor            check the environment and say what to fix
+#   ./course.sh instructor        set up if needed, then JupyterLab at the course root with the
+#                                 formgrader (instructors: free-response grading)
 #   ./course.sh release           regenerate release/ from source/ (instructors)
 #   ./course.sh setup             only create or update the environment in .venv/
 set -euo pipefail
@@ -43,6 +45,29 @@ setup_fingerprint() {
     cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" "$ROOT/setup/lab-overrides.json" | sha256sum | cut -d' ' -f1
 }
 
+install_fashion_mnist() {
+    # Optional data: Debian's dataset-fashion-mnist, when apt-get can run without a prompt (root,
+    # or sudo without a password). Never fails setup; apt's output goes to a log.
+    local folder=/usr/share/datasets/fashion-mnist log="$VENV/apt-fashion-mnist.log" run=()
+    local hint="to get it: sudo apt-get install dataset-fashion-mnist (Debian/Ubuntu), or set COURSE_FASHION_MNIST to a folder holding its four idx files"
+    local absent="optional: Fashion-MNIST is not installed (the digits stand in); $hint"
+    [ -d "$folder" ] && return 0
+    command -v apt-get >/dev/null 2>&1 || { say "$absent"; return 0; }
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || { say "$absent"; return 0; }
+        run=(sudo -n)
+    fi
+    run+=(env DEBIAN_FRONTEND=noninteractive apt-get -y -qq)
+    say "installing Debian's dataset-fashion-mnist (optional data; log: $log)"
+    # Without apt-get update first: fast when the package lists are fresh; update only if needed.
+    if "${run[@]}" install dataset-fashion-mnist >"$log" 2>&1 \
+        || { "${run[@]}" update >>"$log" 2>&1 && "${run[@]}" install dataset-fashion-mnist >>"$log" 2>&1; }; then
+        say "Fashion-MNIST is in $folder"
+    else
+        say "dataset-fashion-mnist could not be installed (see $log); the digits stand in; $hint"
+    fi
+}
+
 setup() {
     local want
     want="$(setup_fingerprint)"
@@ -66,6 +91,7 @@ Install it, or point COURSE_PYTHON at it: COURSE_PYTHON=/path/to/python3.11 ./co
     mkdir -p "$VENV/share/jupyter/lab/settings"
     cp "$ROOT/setup/lab-overrides.json" "$VENV/share/jupyter/lab/settings/overrides.json"
     "$PY" -c 'import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith("2.13.0") else f"torch {v} was installed instead of 2.13.0")'
+    install_fashion_mnist
     echo "$want" > "$STAMP"
     say "environment ready in $((SECONDS - started)) s"
 }
@@ -94,38 +120,64 @@ finally:
 PY
 }
 
-open_course() {
+choose_port() {
+    # The port to serve on: --port N as asked (refused when busy), else 8888 or the next free.
     local port=8888 asked=""
     while [ $# -gt 0 ]; do
         case "$1" in
             --port) [ $# -ge 2 ] || die "--port needs a number, e.g. --port 8890"; port="$2"; asked=1; shift 2 ;;
             --port=*) port="${1#--port=}"; asked=1; shift ;;
-            *) die "unknown option '$1' for open (try: ./course.sh open --port 8890)" ;;
+            *) die "unknown option '$1' (try: --port 8890)" ;;
         esac
     done
     [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1024 ] && [ "$port" -le 65535 ] \
         || die "port '$port' is not a number between 1024 and 65535"
     if ! port_is_free "$port"; then
-        [ -n "$asked" ] && die "port $port on 127.0.0.1 is already in use. Stop what is using it, or pick another: ./course.sh open --port $((port + 1))"
+        [ -n "$asked" ] && die "port $port on 127.0.0.1 is already in use. Stop what is using it, or pick another: --port $((port + 1))"
         local first=$port
         while ! port_is_free "$port"; do
             port=$((port + 1))
             [ "$port" -le $((first + 50)) ] || die "ports $first-$port are all in use; pick a free one with --port N"
         done
-        say "port $first is in use (another Jupyter?), so the course opens on port $port"
+        say "port $first is in use (another Jupyter?), so JupyterLab opens on port $port"
     fi
-    local first_notebook
-    first_notebook="$(cd "$ROOT/release" && ls -1 */*.ipynb 2>/dev/null | sort | head -n 1)"
-    [ -n "$first_notebook" ] || die "release/ has no notebooks; instructors make them with ./course.sh release"
+    echo "$port"
+}
+
+start_lab() {
+    # start_lab PORT ROOT_DIR DEFAULT_URL [JUPYTER ARGS...]: JupyterLab, offline, on 127.0.0.1.
+    local port=$1 root_dir=$2 url=$3
+    shift 3
     local extra=()
     [ "$(id -u)" = 0 ] && extra+=(--allow-root)
-    say "JupyterLab on http://127.0.0.1:$port/lab/tree/$first_notebook (Ctrl+C twice to stop)"
+    say "JupyterLab on http://127.0.0.1:$port$url (Ctrl+C twice to stop)"
     cd "$ROOT"  # where nbgrader finds nbgrader_config.py (Validate button, formgrader)
     # The course runs offline: no news feed, no update check.
     exec "$VENV/bin/jupyter-lab" --ip=127.0.0.1 --port="$port" --ServerApp.port_retries=0 \
-        --ServerApp.root_dir="$ROOT/release" --LabApp.default_url="/lab/tree/$first_notebook" \
+        --ServerApp.root_dir="$root_dir" --LabApp.default_url="$url" \
         --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
-        "${extra[@]}"
+        "${extra[@]}" "$@"
+}
+
+open_course() {
+    local port first_notebook
+    port="$(choose_port "$@")"
+    first_notebook="$(cd "$ROOT/release" && ls -1 */*.ipynb 2>/dev/null | sort | head -n 1)"
+    [ -n "$first_notebook" ] || die "release/ has no notebooks; instructors make them with ./course.sh release"
+    start_lab "$port" "$ROOT/release" "/lab/tree/$first_notebook"
+}
+
+open_instructor() {
+    # The course root with nbgrader's formgrader. Without nbgrader's exchange (a course on an
+    # LMS, not on JupyterHub) a local one in instructor/ keeps the formgrader from warning.
+    local port exchange=()
+    port="$(choose_port "$@")"
+    if [ ! -d /srv/nbgrader/exchange ] && ! grep -q '^c.Exchange.root' "$ROOT/nbgrader_config.py"; then
+        mkdir -p "$ROOT/instructor/exchange"
+        exchange=(--Exchange.root="$ROOT/instructor/exchange")
+        say "no nbgrader exchange (/srv/nbgrader/exchange): using instructor/exchange (JupyterHub courses set c.Exchange.root)"
+    fi
+    start_lab "$port" "$ROOT" "/formgrader" "${exchange[@]}"
 }
 
 cmd="${1:-help}"
@@ -133,6 +185,7 @@ cmd="${1:-help}"
 case "$cmd" in
     setup) setup ;;
     open) setup; open_course "$@" ;;
+    instructor) setup; open_instructor "$@" ;;
     test)
         setup
         setup_browser_tests
@@ -140,6 +193,6 @@ case "$cmd" in
         exec "$PY" -m pytest "$@" ;;
     doctor) setup; exec "$PY" -m course.doctor ;;
     release) setup; cd "$ROOT"; exec "$PY" -m autograder.release "$@" ;;
-    help|-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) say "unknown command '$cmd'"; sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    help|-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) say "unknown command '$cmd'"; sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

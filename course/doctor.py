@@ -98,7 +98,29 @@ def _check_data():
         findings.append(Finding(True, "bundled photographs load", f"camera {photo.shape}"))
     except Exception as err:
         findings.append(Finding(False, "bundled photographs load", f"{type(err).__name__}: {err}", FIX_SETUP))
+    findings.append(_check_fashion_mnist())
+    findings.append(Finding(True, "CIFAR-10 (optional)",
+                            "read only from a folder you name (dataset_or_digits(\"CIFAR10\", DIR), "
+                            "DIR/cifar-10-batches-py/...)"))
     return findings
+
+
+def _check_fashion_mnist():
+    """Optional data: absent is fine (the digits stand in); present but corrupt is a problem."""
+    name = "Fashion-MNIST (optional)"
+    try:
+        from course.datasets import find_fashion_mnist, load_fashion_mnist
+
+        where = find_fashion_mnist()
+        if where is None:
+            return Finding(True, name, "not installed, the digits stand in; to get it: "
+                           "sudo apt-get install dataset-fashion-mnist")
+        data = load_fashion_mnist()
+    except Exception as err:
+        return Finding(False, name, f"{type(err).__name__}: {err}",
+                       "get the file again (sudo apt-get install --reinstall dataset-fashion-mnist), "
+                       "or point COURSE_FASHION_MNIST at a folder holding good copies")
+    return Finding(True, name, f"{len(data.x_train)} training and {len(data.x_test)} test images in {where}")
 
 
 def _check_widgets():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from course.data import PHOTOS, load_digits, load_photo
-from course.mode import is_grading, small
+from course.mode import is_grading, is_quick, small
 
 
 def test_digits_are_nchw_in_unit_range():
@@ -29,6 +29,15 @@ def test_unknown_photo_lists_the_choices():
 
 def test_small_mode_follows_nbgrader(monkeypatch):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("COURSE_QUICK", raising=False)
     assert not is_grading() and small(100, 5) == 100
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert is_grading() and small(100, 5) == 5
+
+
+def test_quick_mode_for_the_notebook_tests_is_not_grading(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    assert is_quick() and not is_grading() and small(100, 5) == 5
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    assert not is_quick()

@@ -87,9 +87,12 @@ def test_enough_graded_cells():
 
 
 @pytest.mark.parametrize("path", SOURCE, ids=lambda p: p.parent.name)
-def test_source_notebook_runs_top_to_bottom_with_every_test_passing(path):
+def test_source_notebook_runs_top_to_bottom_with_every_test_passing(path, monkeypatch):
+    # heavy cells in quick mode (course.mode): a busy machine must not fail the suite; the
+    # full sizes are timed in benchmarks/
+    monkeypatch.setenv("COURSE_QUICK", "1")
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()  # raises CellExecutionError, with the failing cell, on any error
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
