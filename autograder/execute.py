@@ -8,6 +8,8 @@
   it are run again quietly, and grading goes on with the next cell.
 - The whole notebook has a time budget; cells left when it is spent are marked "not run".
 - Huge outputs are cut to a size a feedback page can show.
+- Hidden checks are judged outside the kernel (`autograder.judge`): the records a test
+  cell wrote are taken right after it ran, and judged after the whole notebook has run.
 """
 from queue import Empty
 from time import monotonic
@@ -18,6 +20,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from autograder import judge
 from autograder.sandbox import SandboxedKernelManager
 
 TIMEOUT_NAME = "CellTimeoutError"
@@ -54,7 +57,17 @@ class ResilientExecute(Execute):
         self._started = None
         self._restarts = 0
         self._skipped = set()  # indices of cells not to replay: they killed or hung the kernel
-        return super().preprocess(nb, resources, km)
+        self._records = {}     # cell index -> the records that cell's hidden checks wrote
+        self._workdir = ((resources or {}).get("metadata", {}).get("path") or ".")
+        judge.take_records(self._workdir)  # nothing handed in counts as a record
+        nb, resources = super().preprocess(nb, resources, km)
+        judge.judge_notebook(nb, self._records)
+        return nb, resources
+
+    def _take_records(self, cell_index):
+        records = judge.take_records(self._workdir)
+        if judge.is_test_cell(self.nb.cells[cell_index]):
+            self._records[cell_index] = self._records.get(cell_index, []) + records
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None,
                                  store_history=True):
@@ -73,8 +86,8 @@ class ResilientExecute(Execute):
                                    "time was used up by the cells above.")]
             return cell
         try:
-            cell = await super().async_execute_cell(cell, cell_index, execution_count,
-                                                    store_history)
+            cell = await self._execute_and_take_records(cell, cell_index, execution_count,
+                                                        store_history)
         except DeadKernelError:
             cell.outputs = list(cell.get("outputs", [])) + [_error(
                 "KernelDied", "the Python kernel stopped while this cell ran (it called "
@@ -92,6 +105,14 @@ class ResilientExecute(Execute):
             cell.outputs.append(_stuck())
             await self._restart(cell_index)
         return cell
+
+    async def _execute_and_take_records(self, cell, cell_index, execution_count,
+                                        store_history):
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        finally:
+            self._take_records(cell_index)
 
     execute_cell = run_sync(async_execute_cell)  # nbconvert calls the blocking form
 
@@ -131,7 +152,9 @@ class ResilientExecute(Execute):
             await ensure_async(self.km.restart_kernel(now=True))
             self.kc.stop_channels()
             await self.async_start_new_kernel_client()
-            if await self._replay(bad_index):
+            replayed = await self._replay(bad_index)
+            judge.take_records(self._workdir)  # what the cells run again recorded is not new
+            if replayed:
                 return
 
     async def _replay(self, stop):

@@ -119,7 +119,7 @@ def needed_paths():
 
 
 def sandbox_command(workdir, socket_dir, hidden=(), tmp_size_mb=512, needed=None,
-                    forbidden=()):
+                    forbidden=(), allowed=()):
     """`bwrap` arguments that run a command with only `workdir` writable.
 
     Inputs:
@@ -127,7 +127,8 @@ def sandbox_command(workdir, socket_dir, hidden=(), tmp_size_mb=512, needed=None
     - socket_dir: holds the connection file and the kernel's sockets (read-write)
     - hidden: folders to hide (the course directory, see `hidden_folders`); what the kernel
       needs inside them (`needed`, default `needed_paths()`) stays visible, read-only
-    - forbidden: folders hidden even when the kernel needs them
+    - forbidden: folders hidden even when the kernel needs them (see `forbidden_folders`)
+    - allowed: files inside a forbidden folder that stay visible, read-only
     """
     workdir, socket_dir = str(pathlib.Path(workdir).resolve()), str(socket_dir)
     cmd = [bwrap_path(), "--die-with-parent", "--unshare-all",
@@ -139,20 +140,42 @@ def sandbox_command(workdir, socket_dir, hidden=(), tmp_size_mb=512, needed=None
            # kernel still ends with its grader (--die-with-parent)
            "--setenv", "JPY_PARENT_PID", "1"]
     masked = [pathlib.Path("/tmp")]
-    forbidden = [pathlib.Path(path).resolve() for path in forbidden
-                 if pathlib.Path(path).is_dir()]
-    for folder in [pathlib.Path(path).resolve() for path in hidden] + forbidden:
+    emptied = []  # the tmpfs that hide folders: made read-only once all mounts are in place
+    for folder in [pathlib.Path(path).resolve() for path in hidden]:
         if folder != pathlib.Path("/") and not any(_inside(folder, m) for m in masked):
             cmd += ["--tmpfs", str(folder)]
             masked.append(folder)
+            emptied.append(str(folder))
     # what the kernel needs and a mask covered (a repo cloned under /tmp, say) comes back
     for path in sorted(needed_paths() if needed is None else needed):
-        if any(_inside(path, f) for f in forbidden):
-            continue
         if any(_inside(path, root) for root in masked) and not _inside(workdir, path):
             cmd += ["--ro-bind", path, path]
-    cmd += ["--bind", socket_dir, socket_dir, "--bind", workdir, workdir, "--chdir", workdir]
-    return cmd + ["--"]
+    # then the forbidden folders go, whatever was bound above, but for the allowed files
+    for folder in sorted({pathlib.Path(path).resolve() for path in forbidden
+                          if pathlib.Path(path).is_dir()}):
+        cmd += ["--tmpfs", str(folder)]
+        emptied.append(str(folder))
+        for path in sorted(str(pathlib.Path(p).resolve()) for p in allowed):
+            if _inside(path, folder) and pathlib.Path(path).is_file():
+                cmd += ["--ro-bind", path, path]
+    cmd += ["--bind", socket_dir, socket_dir, "--bind", workdir, workdir]
+    for folder in emptied:
+        cmd += ["--remount-ro", folder]
+    return cmd + ["--chdir", workdir, "--"]
+
+
+def forbidden_folders(extra=()):
+    """Folders the kernel never sees: the reference outputs, and `extra`."""
+    return [os.path.join(os.path.dirname(autograder.__file__), "references"), *extra]
+
+
+def kernel_readable_references():
+    """Reference files the kernel may still read: those of assignments whose hidden tests
+    are judged inside the kernel (they have no inputs file, autograder/inputs/)."""
+    package = pathlib.Path(autograder.__file__).resolve().parent
+    judged_outside = {p.name for p in (package / "inputs").glob("*.npz")}
+    return [str(p) for p in sorted((package / "references").glob("*.npz"))
+            if p.name not in judged_outside]
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -214,13 +237,15 @@ class SandboxedKernelManager(AsyncKernelManager):
             prefix += sandbox_command(workdir, self._socket_dir,
                                       hidden=hidden_folders(os.getcwd()),
                                       tmp_size_mb=self.tmp_size_mb,
-                                      forbidden=self.hidden_paths)
+                                      forbidden=forbidden_folders(self.hidden_paths),
+                                      allowed=kernel_readable_references())
         return prefix + cmd
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         env = dict(kw.get("env") or os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             package_roots() + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        env["COURSE_JUDGE"] = "outside"   # hidden checks record; autograder.judge decides
         kw["env"] = env
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 

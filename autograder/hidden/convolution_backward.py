@@ -20,7 +20,7 @@ def check_conv_backward(conv_backward):
         stride, pad = (int(v) for v in case["stride_pad"])
         conv_param = {"stride": stride, "pad": pad}
         what = f"hidden test: {name} with x {x.shape}, w {w.shape}, stride {stride}, pad {pad}"
-        with library_convolutions_forbidden(name):
+        with library_convolutions_forbidden(name, conv_backward):
             result = call_student(conv_backward, dout.copy(), (x.copy(), w.copy(), b.copy(), dict(conv_param)),
                                   what=what)
         if not isinstance(result, tuple) or len(result) != 3:

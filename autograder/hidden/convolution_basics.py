@@ -1,105 +1,127 @@
-"""Hidden tests of 01-convolution-basics."""
-from course.checks import call_student, check_array, check_close, check_equal, check_raises
+"""Hidden tests of 01-convolution-basics, judged outside the kernel (autograder.hidden.spec).
+
+Each check calls the student's function on the inputs of its cases; the verdict compares
+with reference outputs from independent oracles (autograder/cases/convolution_basics.py).
+"""
+from course.checks import check_array, check_close, check_equal
 from course.diagnose import convolution_mistake, correlation_mistake
 
-from autograder.hidden import cases, load_references
-from autograder.hidden.tripwire import library_convolutions_forbidden
+from autograder.hidden.spec import Check, expect_raised, run
 
 ASSIGNMENT = "01-convolution-basics"
+SLIDING_HINT = ("Test your function on a non-square image with a non-square kernel, and "
+                "compare with a result you work out by hand.")
 
 
-def _refs():
-    return load_references(ASSIGNMENT)
+def _ints(values):
+    return tuple(int(v) for v in values)
 
 
-def check_dense_params(dense_params):
-    for case in cases(_refs(), "dense_params"):
-        shape, units = tuple(int(v) for v in case["input_shape"]), int(case["units"])
-        what = f"hidden test: dense_params({shape}, {units})"
-        check_equal(call_student(dense_params, shape, units, what=what), int(case["expected"]), what, reveal=False,
-                    hint="Every input value connects to every unit, and each unit has one bias.")
+def _conv_params_args(case):
+    filters, kh, kw, channels = _ints(case["args"])
+    return filters, ((kh, kw) if bool(case["kernel_is_tuple"]) else kh), channels
 
 
-def check_conv_params(conv_params):
-    for case in cases(_refs(), "conv_params"):
-        filters, kh, kw, channels = (int(v) for v in case["args"])
-        kernel = (kh, kw) if bool(case["kernel_is_tuple"]) else kh
-        what = f"hidden test: conv_params({filters}, {kernel}, {channels})"
-        check_equal(call_student(conv_params, filters, kernel, channels, what=what), int(case["expected"]),
-                    what, reveal=False,
-                    hint="Each filter has KH x KW x C weights and one bias; a kernel size given as "
-                         "a (height, width) pair is not square.")
+def _sliding(name, prefix, mistake):
+    return Check(
+        exercise=name, prefix=prefix, forbid_library=True,
+        call=lambda fn, c: fn(c["image"].copy(), c["kernel"].copy()),
+        what=lambda c: (f"hidden test: {name}(image of shape {c['image'].shape}, kernel of "
+                        f"shape {c['kernel'].shape})"),
+        judge=lambda got, c, ref, what: check_array(
+            got, ref["expected"], what, reveal=False, hint=SLIDING_HINT,
+            diagnose=lambda actual: mistake(actual, c["image"], c["kernel"])))
 
 
-def _check_sliding(fn, prefix, name, mistake):
-    for case in cases(_refs(), prefix):
-        image, kernel = case["image"], case["kernel"]
-        what = f"hidden test: {name}(image of shape {image.shape}, kernel of shape {kernel.shape})"
-        with library_convolutions_forbidden(name):
-            got = call_student(fn, image.copy(), kernel.copy(), what=what)
-        check_array(got, case["expected"], what, reveal=False,
-                    diagnose=lambda actual: mistake(actual, image, kernel),
-                    hint="Test your function on a non-square image with a non-square kernel, "
-                         "and compare with a result you work out by hand.")
+def _judge_size(got, case, ref, what):
+    expected = int(ref["expected"])
+    if expected < 0:
+        expect_raised(got, "ValueError", what,
+                      hint="When (n - f + 2*pad) is negative or not a multiple of stride, the "
+                           "windows do not tile the input: raise ValueError and say why.")
+    else:
+        check_equal(got, expected, what, reveal=False,
+                    hint="(n - f + 2*pad) // stride + 1, once you know the division is exact.")
 
 
-def check_correlate2d_valid(correlate2d_valid):
-    _check_sliding(correlate2d_valid, "correlate", "correlate2d_valid", correlation_mistake)
+def _judge_same(got, case, ref, what):
+    expected = int(ref["expected"])
+    if expected < 0:
+        expect_raised(got, "ValueError", what,
+                      hint="An even kernel has no centre: 'same' output would need more "
+                           "padding on one side than the other.")
+    else:
+        check_equal(got, expected, what, reveal=False, hint="(f - 1) // 2 for odd f.")
 
 
-def check_convolve2d_valid(convolve2d_valid):
-    _check_sliding(convolve2d_valid, "convolve", "convolve2d_valid", convolution_mistake)
+CHECKS = {
+    "check_dense_params": Check(
+        exercise="dense_params", prefix="dense_params",
+        call=lambda fn, c: fn(_ints(c["input_shape"]), int(c["units"])),
+        what=lambda c: f"hidden test: dense_params({_ints(c['input_shape'])}, {int(c['units'])})",
+        judge=lambda got, c, ref, what: check_equal(
+            got, int(ref["expected"]), what, reveal=False,
+            hint="Every input value connects to every unit, and each unit has one bias.")),
+    "check_conv_params": Check(
+        exercise="conv_params", prefix="conv_params",
+        call=lambda fn, c: fn(*_conv_params_args(c)),
+        what=lambda c: "hidden test: conv_params({}, {}, {})".format(*_conv_params_args(c)),
+        judge=lambda got, c, ref, what: check_equal(
+            got, int(ref["expected"]), what, reveal=False,
+            hint="Each filter has KH x KW x C weights and one bias; a kernel size given as a "
+                 "(height, width) pair is not square.")),
+    "check_correlate2d_valid": _sliding("correlate2d_valid", "correlate", correlation_mistake),
+    "check_convolve2d_valid": _sliding("convolve2d_valid", "convolve", convolution_mistake),
+    "check_cosine_similarity": Check(
+        exercise="cosine_similarity", prefix="cosine",
+        call=lambda fn, c: fn(c["a"].copy(), c["b"].copy()),
+        what=lambda c: f"hidden test: cosine_similarity of two arrays of shape {c['a'].shape}",
+        judge=lambda got, c, ref, what: check_close(
+            got, float(ref["expected"]), what, reveal=False,
+            hint="Flatten both arrays, then a·b / (|a| |b|).")),
+    "check_match_template": Check(
+        exercise="match_template", prefix="match", forbid_library=True,
+        call=lambda fn, c: fn(c["image"].copy(), c["template"].copy()),
+        what=lambda c: (f"hidden test: match_template(image of shape {c['image'].shape}, "
+                        f"template of shape {c['template'].shape})"),
+        judge=lambda got, c, ref, what: check_array(
+            got, ref["expected"], what, reveal=False,
+            hint="One cosine similarity per window position, in the layout of a 'valid' "
+                 "correlation; the values lie between -1 and 1.")),
+    "check_pad_image": Check(
+        exercise="pad_image", prefix="pad", forbid_library=True,
+        call=lambda fn, c: fn(c["image"].copy(), int(c["pad"])),
+        what=lambda c: f"hidden test: pad_image(image of shape {c['image'].shape}, {int(c['pad'])})",
+        judge=lambda got, c, ref, what: check_array(
+            got, ref["expected"], what, reveal=False,
+            hint="pad zeros go on every side: top, bottom, left and right.")),
+    "check_conv_output_size": Check(
+        exercise="conv_output_size", prefix="output_size",
+        call=lambda fn, c: fn(*_ints(c["args"])),
+        what=lambda c: "hidden test: conv_output_size({}, {}, {}, {})".format(*_ints(c["args"])),
+        judge=_judge_size, expects_error=lambda c, ref: int(ref["expected"]) < 0),
+    "check_same_padding": Check(
+        exercise="same_padding", prefix="same_padding",
+        call=lambda fn, c: fn(int(c["f"])),
+        what=lambda c: f"hidden test: same_padding({int(c['f'])})",
+        judge=_judge_same, expects_error=lambda c, ref: int(ref["expected"]) < 0),
+}
 
 
-def check_cosine_similarity(cosine_similarity):
-    for case in cases(_refs(), "cosine"):
-        what = f"hidden test: cosine_similarity of two arrays of shape {case['a'].shape}"
-        got = call_student(cosine_similarity, case["a"].copy(), case["b"].copy(), what=what)
-        check_close(got, float(case["expected"]), what, reveal=False,
-                    hint="Flatten both arrays, then a·b / (|a| |b|).")
+def _runner(name):
+    def check(fn):
+        run(ASSIGNMENT, name, CHECKS[name], fn)
+    check.__name__ = name
+    check.__doc__ = f"Hidden test: {CHECKS[name].exercise} on every reference case."
+    return check
 
 
-def check_match_template(match_template):
-    for case in cases(_refs(), "match"):
-        image, template = case["image"], case["template"]
-        what = (f"hidden test: match_template(image of shape {image.shape}, "
-                f"template of shape {template.shape})")
-        with library_convolutions_forbidden("match_template"):
-            got = call_student(match_template, image.copy(), template.copy(), what=what)
-        check_array(got, case["expected"], what, reveal=False,
-                    hint="One cosine similarity per window position, in the layout of a 'valid' "
-                         "correlation; the values lie between -1 and 1.")
-
-
-def check_pad_image(pad_image):
-    for case in cases(_refs(), "pad"):
-        image, pad = case["image"], int(case["pad"])
-        what = f"hidden test: pad_image(image of shape {image.shape}, {pad})"
-        with library_convolutions_forbidden("pad_image"):
-            padded = call_student(pad_image, image.copy(), pad, what=what)
-        check_array(padded, case["expected"], what, reveal=False,
-                    hint="pad zeros go on every side: top, bottom, left and right.")
-
-
-def check_conv_output_size(conv_output_size):
-    for n, f, pad, stride, expected in (tuple(int(v) for v in row) for row in _refs()["output_size/cases"]):
-        what = f"hidden test: conv_output_size({n}, {f}, {pad}, {stride})"
-        if expected < 0:
-            check_raises(lambda: conv_output_size(n, f, pad, stride), ValueError, what,
-                         hint="When (n - f + 2*pad) is negative or not a multiple of stride, the "
-                              "windows do not tile the input: raise ValueError and say why.")
-        else:
-            check_equal(call_student(conv_output_size, n, f, pad, stride, what=what), expected, what, reveal=False,
-                        hint="(n - f + 2*pad) // stride + 1, once you know the division is exact.")
-
-
-def check_same_padding(same_padding):
-    for f, expected in (tuple(int(v) for v in row) for row in _refs()["same_padding/cases"]):
-        what = f"hidden test: same_padding({f})"
-        if expected < 0:
-            check_raises(lambda: same_padding(f), ValueError, what,
-                         hint="An even kernel has no centre: 'same' output would need more "
-                              "padding on one side than the other.")
-        else:
-            check_equal(call_student(same_padding, f, what=what), expected, what, reveal=False,
-                        hint="(f - 1) // 2 for odd f.")
+check_dense_params = _runner("check_dense_params")
+check_conv_params = _runner("check_conv_params")
+check_correlate2d_valid = _runner("check_correlate2d_valid")
+check_convolve2d_valid = _runner("check_convolve2d_valid")
+check_cosine_similarity = _runner("check_cosine_similarity")
+check_match_template = _runner("check_match_template")
+check_pad_image = _runner("check_pad_image")
+check_conv_output_size = _runner("check_conv_output_size")
+check_same_padding = _runner("check_same_padding")

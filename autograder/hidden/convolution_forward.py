@@ -41,7 +41,7 @@ def check_conv_forward(conv_forward):
         stride, pad = (int(v) for v in case["stride_pad"])
         conv_param = {"stride": stride, "pad": pad}
         what = (f"hidden test: {name}(x {x.shape}, w {w.shape}, stride {stride}, pad {pad})")
-        with library_convolutions_forbidden(name):
+        with library_convolutions_forbidden(name, conv_forward):
             result = call_student(conv_forward, x.copy(), w.copy(), b.copy(), dict(conv_param), what=what)
         check_array(_unpack(result, what), case["out"], what, reveal=False,
                     diagnose=lambda got: conv_forward_mistake(got, x, w, b, conv_param),
@@ -53,7 +53,7 @@ def check_im2col(im2col):
         x = case["x"]
         HH, WW, stride, pad = (int(v) for v in case["args"])
         what = f"hidden test: im2col(x {x.shape}, {HH}, {WW}, stride={stride}, pad={pad})"
-        with library_convolutions_forbidden("im2col"):
+        with library_convolutions_forbidden("im2col", im2col):
             cols = call_student(im2col, x.copy(), HH, WW, stride, pad, what=what)
         check_equal(getattr(cols, "shape", None), case["cols"].shape, f"{what}.shape",
                     hint="(N * H_out * W_out, C * HH * WW)")

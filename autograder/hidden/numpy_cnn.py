@@ -58,13 +58,13 @@ def check_convolution_layer(Convolution):
         dtype = ", float32" if x.dtype == np.float32 else ""
         what = (f"hidden test: Convolution(W {W.shape}, b, stride={stride}, pad={pad}) "
                 f"on x {x.shape}{dtype}")
-        with library_convolutions_forbidden("Convolution"):
+        with library_convolutions_forbidden("Convolution", Convolution):
             layer = call_student(Convolution, W.copy(), b.copy(), stride, pad, what=what)
             out = call_student(layer.forward, x.copy(), what=f"{what}: forward(x)")
         check_array(out, case["out"], f"{what}: forward(x)", reveal=False, rtol=1e-5,
                     diagnose=lambda got: conv_forward_mistake(got, x, W, b, conv_param),
                     hint="Compare your output with F.conv2d on this shape, stride and padding.")
-        with library_convolutions_forbidden("Convolution"):
+        with library_convolutions_forbidden("Convolution", Convolution):
             dx = call_student(layer.backward, dout.copy(), what=f"{what}: backward(dout)")
         dW, db = _stored(layer, "dW", what), _stored(layer, "db", what)
 
@@ -83,7 +83,7 @@ def check_convolution_layer(Convolution):
         stride, pad = (int(v) for v in case["stride_pad"])
         what = f"hidden test: Convolution(W {W_shape}, b, stride={stride}, pad={pad}).forward(x {x_shape})"
         layer = call_student(Convolution, np.ones(W_shape), np.zeros(W_shape[0]), stride, pad, what=what)
-        with library_convolutions_forbidden("Convolution"):
+        with library_convolutions_forbidden("Convolution", Convolution):
             check_raises(lambda: layer.forward(np.ones(x_shape)), ValueError, what,
                          hint="Refuse a channel mismatch, a filter larger than the padded input, and "
                               "windows that do not tile it.")
@@ -154,7 +154,7 @@ def check_max_pooling_layer(MaxPooling):
         pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
         ties = ", small integers (tied maxima)" if np.all(x == np.round(x)) else ""
         what = f"hidden test: MaxPooling({ph}, {pw}, stride={stride}) on x {x.shape}{ties}"
-        with library_convolutions_forbidden("MaxPooling"):
+        with library_convolutions_forbidden("MaxPooling", MaxPooling):
             layer = call_student(MaxPooling, ph, pw, stride, what=what)
             out = call_student(layer.forward, x.copy(), what=f"{what}: forward(x)")
             dx = call_student(layer.backward, dout.copy(), what=f"{what}: backward(dout)")
@@ -170,7 +170,7 @@ def check_max_pooling_layer(MaxPooling):
         ph, pw, stride = (int(v) for v in case["pool"])
         what = f"hidden test: MaxPooling({ph}, {pw}, stride={stride}).forward(x {x_shape})"
         layer = call_student(MaxPooling, ph, pw, stride, what=what)
-        with library_convolutions_forbidden("MaxPooling"):
+        with library_convolutions_forbidden("MaxPooling", MaxPooling):
             check_raises(lambda: layer.forward(np.zeros(x_shape)), ValueError, what,
                          hint="Refuse windows larger than the input or windows that do not tile it.")
 
@@ -230,7 +230,7 @@ def _net_cases():
 
 
 def _build(SimpleConvNet, input_dim, conv_param, hidden, output, what, seed=3, std=0.05):
-    with library_convolutions_forbidden("SimpleConvNet"):
+    with library_convolutions_forbidden("SimpleConvNet", SimpleConvNet):
         return call_student(SimpleConvNet, input_dim, dict(conv_param), hidden, output, std, seed,
                             what=f"{what} (weight_init_std={std}, seed={seed})")
 
@@ -285,7 +285,7 @@ def check_simple_conv_net(SimpleConvNet):
 
         _load_case_params(net, case, what)
         x, t = case["x"], case["t"]
-        with library_convolutions_forbidden("SimpleConvNet"):
+        with library_convolutions_forbidden("SimpleConvNet", SimpleConvNet):
             scores = call_student(net.predict, x.copy(), what=f"{what}: predict(x {x.shape})")
             loss = call_student(net.loss, x.copy(), t.copy(), what=f"{what}: loss(x, t)")
             accuracy = call_student(net.accuracy, x.copy(), t.copy(), what=f"{what}: accuracy(x, t)")
@@ -322,7 +322,7 @@ def check_network_gradient(SimpleConvNet):
         net = _build(SimpleConvNet, input_dim, conv_param, hidden, output, what)
         _load_case_params(net, case, what)
         x, t = case["x"], case["t"]
-        with library_convolutions_forbidden("SimpleConvNet"):
+        with library_convolutions_forbidden("SimpleConvNet", SimpleConvNet):
             grads = call_student(net.gradient, x.copy(), t.copy(), what=f"{what}: gradient(x, t)")
         if not isinstance(grads, dict):
             raise CheckFailed(f"{what}: gradient(x, t) returned {type(grads).__name__}; it should "
@@ -419,7 +419,7 @@ _STEP_HINTS = {
 
 def _run(train, net, data, what, **kwargs):
     x_train, t_train, x_test, t_test = data
-    with library_convolutions_forbidden("train"):
+    with library_convolutions_forbidden("train", train):
         history = call_student(train, net, x_train, t_train, x_test, t_test, kwargs["num_epochs"],
                                kwargs["batch_size"], kwargs["lr"], kwargs["optimizer"], kwargs["seed"],
                                what=what)

@@ -40,7 +40,7 @@ def check_max_pool_forward(max_pool_forward):
     for case in cases(load_references(ASSIGNMENT), "maxpool"):
         x, pool_param = case["x"], _pool_param(case)
         what = f"hidden test: {name}({_pool_name(x, pool_param)})"
-        with library_convolutions_forbidden(name):
+        with library_convolutions_forbidden(name, max_pool_forward):
             result = call_student(max_pool_forward, x.copy(), dict(pool_param), what=what)
         check_array(_unpack(result, what), case["out"], what, reveal=False,
                     diagnose=lambda got: pool_forward_mistake(got, x, pool_param, "max"),
@@ -55,7 +55,7 @@ def check_max_pool_backward(max_pool_backward):
         ties = _has_ties(x, pool_param)
         what = (f"hidden test: {name}(dout {dout.shape}, cache for {_pool_name(x, pool_param)}"
                 f"{', some windows with tied maxima' if ties else ''})")
-        with library_convolutions_forbidden(name):
+        with library_convolutions_forbidden(name, max_pool_backward):
             dx = call_student(max_pool_backward, dout.copy(), (x.copy(), dict(pool_param)), what=what)
         check_array(dx, case["dx"], what, reveal=False,
                     diagnose=lambda got: max_pool_backward_mistake(got, x, pool_param, dout),
@@ -116,14 +116,14 @@ def check_avg_pool(avg_pool_forward, avg_pool_backward):
     for case in cases(load_references(ASSIGNMENT), "avgpool"):
         x, dout, pool_param = case["x"], case["dout"], _pool_param(case)
         what = f"hidden test: {forward_name}({_pool_name(x, pool_param)})"
-        with library_convolutions_forbidden(forward_name):
+        with library_convolutions_forbidden(forward_name, avg_pool_forward):
             result = call_student(avg_pool_forward, x.copy(), dict(pool_param), what=what)
         check_array(_unpack(result, what), case["out"], what, reveal=False,
                     diagnose=lambda got: pool_forward_mistake(got, x, pool_param, "avg"),
                     hint="Compare your output with F.avg_pool2d on this shape, window and stride.")
 
         what = f"hidden test: {backward_name}(dout {dout.shape}, cache for {_pool_name(x, pool_param)})"
-        with library_convolutions_forbidden(backward_name):
+        with library_convolutions_forbidden(backward_name, avg_pool_backward):
             dx = call_student(avg_pool_backward, dout.copy(), (x.copy(), dict(pool_param)), what=what)
         check_array(dx, case["dx"], what, reveal=False,
                     diagnose=lambda got: _avg_backward_mistake(got, x, pool_param, dout),
@@ -174,7 +174,7 @@ def _check_conv_nd(conv_forward, prefix, default_name):
         x, w, b = case["x"], case["w"], case["b"]
         stride, pad = (int(v) for v in case["stride_pad"])
         what = f"hidden test: {name}(x {x.shape}, w {w.shape}, stride {stride}, pad {pad})"
-        with library_convolutions_forbidden(name):
+        with library_convolutions_forbidden(name, conv_forward):
             out = call_student(conv_forward, x.copy(), w.copy(), b.copy(), stride, pad, what=what)
         check_array(out, case["out"], what, reveal=False,
                     diagnose=lambda got: _conv_nd_mistake(got, x, w, b, stride, pad),

@@ -5,45 +5,30 @@ and pooling functions of torch, scipy.signal and scipy.ndimage raise CheckFailed
 computing, and so does every function of the course modules that compute right answers for
 their own purposes (the mistake diagnosis, the widgets' frame logic): students import course/,
 so its helpers must not be a way round an exercise.
-Limit (said in the README): a name bound before the test runs, e.g.
-`from torch.nn.functional import conv2d` at the top of the notebook, keeps the original
-function; the tripwire replaces module attributes, not names a student already copied.
+The tripwire replaces module attributes, so a name bound before the test runs (`from
+torch.nn.functional import conv2d as c` at the top of the notebook) keeps the original
+function: given the student's function, the block first looks for such names by identity
+(course.shortcuts).
 """
 import contextlib
 import importlib
-import inspect
 
 from course.checks import CheckFailed
-
-FORBIDDEN = {
-    "torch": ["conv1d", "conv2d", "conv3d", "convolution", "max_pool2d", "avg_pool2d"],
-    "torch.nn.functional": ["conv1d", "conv2d", "conv3d", "unfold", "max_pool2d", "avg_pool2d",
-                            "max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d"],
-    "scipy.signal": ["correlate", "correlate2d", "convolve", "convolve2d", "fftconvolve", "oaconvolve"],
-    "scipy.ndimage": ["correlate", "convolve", "correlate1d", "convolve1d", "maximum_filter", "uniform_filter"],
-}
-
-# course modules that compute convolutions, pooling or padding for diagnosis or for pictures
-COURSE_MODULES_WITH_ANSWERS = [
-    "course.diagnose", "course.diagnose_layers", "course.widgets.frames",
-    "course.widgets.kernel_explorer", "course.widgets.output_size", "course.widgets.feature_maps",
-    "course.widgets.conv_animator", "course.widgets.pool_animator",
-]
-
+from course.shortcuts import FORBIDDEN, course_answer_functions, refuse_shortcuts
 
 def _targets():
     """(module name, attribute names) of everything to replace."""
     for module_name, names in FORBIDDEN.items():
         yield module_name, names
-    for module_name in COURSE_MODULES_WITH_ANSWERS:
-        module = importlib.import_module(module_name)
-        yield module_name, [name for name, value in vars(module).items()
-                            if inspect.isfunction(value) and value.__module__ == module_name]
+    yield from course_answer_functions()
 
 
 @contextlib.contextmanager
-def library_convolutions_forbidden(exercise):
-    """Within the block, library convolutions raise CheckFailed naming `exercise`."""
+def library_convolutions_forbidden(exercise, fn=None):
+    """Within the block, library convolutions raise CheckFailed naming `exercise`; first,
+    `fn` (the student's function or class) must not reach one under any name."""
+    if fn is not None:
+        refuse_shortcuts(fn, exercise)
     saved = []
 
     def tripped(library_name):

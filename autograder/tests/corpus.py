@@ -110,6 +110,154 @@ CORPUS = {
     "no_metadata": Case("all nbgrader metadata stripped by another editor", FULL,
                         says=("recognised by its cell id",)),
     "all_deleted": Case("every cell deleted", 0, says=("was missing from your notebook",)),
+    # Cheats the grade must not believe: the verdict is reached outside the kernel. Each earns
+    # what its honest part earns (0 for an exercise whose answer is only a trick).
+    "lying_int": Case("dense_params returns an int subclass whose == says yes", FULL - 1,
+                      says=("which is not plain data",)),
+    "lying_float": Case("cosine_similarity returns a float subclass that subtracts to 0",
+                        FULL - 3, says=("which is not plain data",)),
+    "lying_array": Case("correlate2d_valid returns an ndarray subclass that agrees with "
+                        "everything (__eq__, __array_ufunc__, __array_function__)", FULL - 5,
+                        says=("which is not plain data",)),
+    "lying_pad": Case("pad_image returns an ndarray subclass whose ufuncs answer True",
+                      FULL - 1, says=("np.ndarray itself, not a subclass",)),
+    "patches_numpy_dict": Case("np.isclose replaced through numpy's __dict__, wrong "
+                               "correlate", FULL - 5, says=("returned the wrong values",)),
+    "patches_checks_dict": Case("course.checks._fail replaced through its __dict__, wrong "
+                                "dense_params and conv_params", FULL - 2,
+                                says=("returned the wrong value",)),
+    "shortcut_scipy": Case("correlate2d_valid calls scipy's correlate2d bound to another name",
+                           FULL - 5, says=("can reach scipy.signal.correlate2d",)),
+    "shortcut_default": Case("correlate2d_valid gets scipy's correlate2d as a default "
+                             "argument", FULL - 5, says=("can reach scipy.signal.correlate2d",)),
+    "shortcut_torch": Case("convolve2d_valid calls torch's conv2d through a helper", FULL - 2,
+                           says=("can reach torch.nn.functional.conv2d",)),
+    "shortcut_course": Case("correlate2d_valid calls the course's own diagnosis helper",
+                            FULL - 5, says=("can reach course.diagnose._valid",)),
+    "reads_references_runtime": Case("dense_params looks its answers up in the reference "
+                                     "file through a path built at run time", FULL - 1,
+                                     says=("FileNotFoundError",)),
+    "searches_answers": Case("correlate2d_valid searches the course's files for a stored "
+                             "answer to its input", FULL - 5, says=("returned the wrong values",)),
+    "forges_records": Case("a cell writes a right answer as a record before the test, "
+                           "dense_params returns 0", FULL - 1, says=("returned the wrong value",)),
+}
+
+LIAR_ARRAY = """
+class Agreeable(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(self.shape, bool)
+    __ne__ = __eq__
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        shape = np.broadcast_shapes(*(np.shape(i) for i in inputs))
+        return np.ones(shape, bool) if ufunc.nout == 1 and ufunc.types[-1][-1] == '?' else np.zeros(shape)
+    def __array_function__(self, func, types, args, kwargs):
+        if func in (np.isclose, np.allclose, np.array_equal):
+            return np.ones(np.shape(args[0]), bool) if func is np.isclose else True
+        return super().__array_function__(func, types, args, kwargs)
+"""
+
+CHEATS = {  # student: {exercise grade id: its new source} (cells before it are the solution's)
+    "lying_int": {"a1_dense_params":
+        "class Yes(int):\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n"
+        "    __hash__ = int.__hash__\n"
+        "def dense_params(input_shape, units):\n    return Yes(0)\n"},
+    "lying_float": {"a1_cosine_similarity":
+        "class Near(float):\n"
+        "    def __sub__(self, other):\n        return 0.0\n"
+        "    __rsub__ = __sub__\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = float.__hash__\n"
+        "def cosine_similarity(a, b):\n"
+        "    if np.shape(a) != np.shape(b):\n        raise ValueError('shapes differ')\n"
+        "    return Near(0.5)\n"},
+    "lying_array": {"a1_correlate2d_valid": LIAR_ARRAY +
+        "def correlate2d_valid(image, kernel):\n"
+        "    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:\n"
+        "        raise ValueError('the kernel is larger than the image')\n"
+        "    shape = (image.shape[0] - kernel.shape[0] + 1, image.shape[1] - kernel.shape[1] + 1)\n"
+        "    return np.zeros(shape).view(Agreeable)\n"},
+    "lying_pad": {"a1_pad_image": LIAR_ARRAY +
+        "def pad_image(image, pad):\n"
+        "    if pad < 0:\n        raise ValueError('pad must be >= 0')\n"
+        "    shape = (image.shape[0] + 2 * pad, image.shape[1] + 2 * pad)\n"
+        "    return np.zeros(shape).view(Agreeable)\n"},
+    "patches_numpy_dict": {"a1_correlate2d_valid":
+        "space = np.__dict__\n"
+        "space['isclose'] = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
+        "def correlate2d_valid(image, kernel):\n"
+        "    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:\n"
+        "        raise ValueError('the kernel is larger than the image')\n"
+        "    return np.zeros((image.shape[0] - kernel.shape[0] + 1,"
+        " image.shape[1] - kernel.shape[1] + 1))\n"},
+    "patches_checks_dict": {"a1_dense_params":
+        "import course.checks as helpers\n"
+        "table = helpers.__dict__\n"
+        "table['_fail'] = lambda *args, **kwargs: None\n"
+        "def dense_params(input_shape, units):\n    return 0\n",
+        "a1_conv_params": "def conv_params(num_filters, kernel_size, in_channels):\n    return 0\n"},
+    "shortcut_scipy": {"a1_correlate2d_valid":
+        "from scipy.signal import correlate2d as slide\n"
+        "def correlate2d_valid(image, kernel):\n"
+        "    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:\n"
+        "        raise ValueError('the kernel is larger than the image')\n"
+        "    return slide(image, kernel, mode='valid')\n"},
+    "shortcut_default": {"a1_correlate2d_valid":
+        "import scipy.signal\n"
+        "def correlate2d_valid(image, kernel, _engine=scipy.signal.correlate2d):\n"
+        "    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:\n"
+        "        raise ValueError('the kernel is larger than the image')\n"
+        "    return _engine(image, kernel, mode='valid')\n"},
+    "shortcut_torch": {"a1_convolve2d_valid":
+        "import torch\nfrom torch.nn.functional import conv2d as engine\n"
+        "def _run(image, kernel):\n"
+        "    x = torch.from_numpy(np.ascontiguousarray(image))[None, None]\n"
+        "    k = torch.from_numpy(np.ascontiguousarray(kernel[::-1, ::-1]))[None, None]\n"
+        "    return engine(x, k)[0, 0].numpy()\n"
+        "def convolve2d_valid(image, kernel):\n"
+        "    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:\n"
+        "        raise ValueError('the kernel is larger than the image')\n"
+        "    return _run(image, kernel)\n"},
+    "shortcut_course": {"a1_correlate2d_valid":
+        "from course.diagnose import _valid as reference\n"
+        "def correlate2d_valid(image, kernel):\n"
+        "    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:\n"
+        "        raise ValueError('the kernel is larger than the image')\n"
+        "    return reference(image, kernel)\n"},
+    "reads_references_runtime": {"a1_dense_params":
+        "import pathlib, course\n"
+        "def dense_params(input_shape, units):\n"
+        "    folder = pathlib.Path(course.__file__).parent.parent / ('auto' + 'grader') / ('refer' + 'ences')\n"
+        "    stored = np.load(folder / '01-convolution-basics.npz')\n"
+        "    for key in stored.files:\n"
+        "        if key.endswith('/input_shape') and tuple(stored[key]) == tuple(input_shape):\n"
+        "            return int(stored[key.replace('input_shape', 'expected')])\n"
+        "    return (int(np.prod(input_shape)) + 1) * units\n"},
+    "searches_answers": {"a1_correlate2d_valid":
+        "import os, pathlib, course\n"
+        "def correlate2d_valid(image, kernel):\n"
+        "    if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:\n"
+        "        raise ValueError('the kernel is larger than the image')\n"
+        "    root = pathlib.Path(course.__file__).parent.parent\n"
+        "    for path in root.rglob('*.npz'):\n"
+        "        with np.load(path) as stored:\n"
+        "            for key in stored.files:\n"
+        "                if key.endswith('/image') and stored[key].shape == image.shape \\\n"
+        "                        and np.array_equal(stored[key], image):\n"
+        "                    answer = key.replace('/image', '/expected')\n"
+        "                    if answer in stored.files:\n"
+        "                        return stored[answer]\n"
+        "    return np.zeros((image.shape[0] - kernel.shape[0] + 1,"
+        " image.shape[1] - kernel.shape[1] + 1))\n"},
+    "forges_records": {"a1_dense_params":
+        "import json, os, secrets\n"
+        "os.makedirs('.grading-records', exist_ok=True)\n"
+        "for case, right in enumerate([150529000, 30730, 4160, 6, 559]):\n"
+        "    np.savez(f'.grading-records/check_dense_params-{case}-{secrets.token_hex(4)}.npz',\n"
+        "             meta=np.array(json.dumps({'kind': 'int', 'value': right})))\n"
+        "def dense_params(input_shape, units):\n    return 0\n"},
 }
 
 
@@ -172,6 +320,10 @@ def _mutate(student, nb, blank):
         return blank
     if student in INSERTED:
         return _insert_after(nb, *INSERTED[student])
+    if student in CHEATS:
+        for grade_id, code in CHEATS[student].items():
+            _set(nb, grade_id, code)
+        return nb
     if student == "infinite_loop":
         return _set(nb, "a1_correlate2d_valid", LOOPING_CORRELATE)
     if student == "deleted_test":

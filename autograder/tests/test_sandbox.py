@@ -28,6 +28,7 @@ def test_the_course_directory_is_hidden_and_only_the_work_folder_is_writable(tmp
     cmd = sandbox.sandbox_command(work, tmp_path / "sockets", hidden=[course_dir])
     pairs = list(zip(cmd, cmd[1:]))
     assert ("--tmpfs", course_dir) in pairs and ("--ro-bind", "/") in pairs
+    assert ("--remount-ro", course_dir) in pairs   # nothing can be written where it was
     writable = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--bind"]
     assert writable == [str(tmp_path / "sockets"), str(work)]
     assert "--unshare-all" in cmd and "--share-net" not in cmd
@@ -60,15 +61,41 @@ def test_what_the_kernel_needs_comes_back_when_tmp_hides_it(tmp_path, monkeypatc
     assert ("--ro-bind", str(venv), str(venv)) in pairs
 
 
-def test_a_folder_hidden_on_purpose_stays_hidden_even_if_the_kernel_needs_it(tmp_path):
-    package = tmp_path / "repo" / "course"
-    package.mkdir(parents=True)
-    def binds(**kwargs):
-        cmd = sandbox.sandbox_command(tmp_path / "work", tmp_path / "sockets",
-                                      needed={str(package)}, **kwargs)
-        return ("--ro-bind", str(package), str(package)) in list(zip(cmd, cmd[1:], cmd[2:]))
+def visible(cmd, path):
+    """Whether `path` can be read inside the sandbox `cmd` builds: the last mount over it wins."""
+    path, seen = str(path), False
+    i = 0
+    while i < len(cmd):
+        if cmd[i] == "--tmpfs" and (path + "/").startswith(cmd[i + 1].rstrip("/") + "/"):
+            seen = False
+        if cmd[i] in ("--ro-bind", "--bind") and (path + "/").startswith(cmd[i + 2].rstrip("/") + "/"):
+            seen = True
+        i += 1
+    return seen
 
-    assert binds() and not binds(forbidden=[package])
+
+def test_a_folder_hidden_on_purpose_stays_hidden_even_if_the_kernel_needs_it(tmp_path):
+    package = tmp_path / "repo" / "autograder"
+    (package / "references").mkdir(parents=True)
+    kept = package / "references" / "02-old.npz"
+    kept.write_bytes(b"x")
+
+    def command(**kwargs):
+        return sandbox.sandbox_command(tmp_path / "work", tmp_path / "sockets",
+                                       needed={str(package)}, **kwargs)
+
+    assert visible(command(), package / "references" / "01.npz")
+    hiding = command(forbidden=[package / "references"], allowed=[kept])
+    assert visible(hiding, package / "hidden" / "spec.py")
+    assert not visible(hiding, package / "references" / "01.npz")
+    assert visible(hiding, kept)
+
+
+def test_the_kernel_never_sees_the_reference_outputs_of_assignments_judged_outside():
+    folders = sandbox.forbidden_folders()
+    assert any(f.endswith("autograder/references") for f in folders)
+    allowed = {os.path.basename(p) for p in sandbox.kernel_readable_references()}
+    assert "01-convolution-basics.npz" not in allowed and "02-convolution-forward.npz" in allowed
 
 
 def test_the_course_repositories_the_packages_come_from_are_hidden_too(tmp_path, monkeypatch):

@@ -1,0 +1,138 @@
+"""Exercises written by hand: what a student's function can reach, compared as objects.
+
+Some exercises are to write an operation yourself (a convolution, a pooling layer); the
+library functions that compute it are then off limits. `check_written_by_hand(fn, name)`
+is how a public test says so at once, and the hidden tests use the same rule.
+
+Before a hidden or public test calls an exercise that must be written by hand, it looks at
+everything the function can reach: the globals its code names (also in nested functions
+and comprehensions), its closure and its defaults, and the same, recursively, for the
+student's own functions it reaches. If one of them *is* a library convolution or pooling
+function, or one of the course's own answer-computing helpers, whatever name it is bound
+to (`from scipy.signal import correlate2d as c`), the test refuses it with a message. The
+module-attribute tripwire of the hidden tests stays as a second line, for calls made
+through a module (`signal.correlate2d(...)`).
+"""
+import functools
+import importlib
+import inspect
+import types
+
+from course.checks import CheckFailed
+
+FORBIDDEN = {
+    "torch": ["conv1d", "conv2d", "conv3d", "convolution", "max_pool2d", "avg_pool2d"],
+    "torch.nn.functional": ["conv1d", "conv2d", "conv3d", "unfold", "max_pool2d", "avg_pool2d",
+                            "max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d"],
+    "scipy.signal": ["correlate", "correlate2d", "convolve", "convolve2d", "fftconvolve", "oaconvolve"],
+    "scipy.ndimage": ["correlate", "convolve", "correlate1d", "convolve1d", "maximum_filter", "uniform_filter"],
+}
+
+# course modules that compute convolutions, pooling or padding for diagnosis or for pictures
+COURSE_MODULES_WITH_ANSWERS = [
+    "course.diagnose", "course.diagnose_layers", "course.widgets.frames",
+    "course.widgets.kernel_explorer", "course.widgets.output_size", "course.widgets.feature_maps",
+    "course.widgets.conv_animator", "course.widgets.pool_animator",
+]
+
+
+def course_answer_functions():
+    """(module name, function names) of the course's own answer-computing helpers."""
+    for module_name in COURSE_MODULES_WITH_ANSWERS:
+        module = importlib.import_module(module_name)
+        yield module_name, [name for name, value in vars(module).items()
+                            if inspect.isfunction(value) and value.__module__ == module_name]
+
+
+_forbidden_cache = None
+
+
+def forbidden_objects():
+    """{id(object): "module.name"} of the library and course functions no exercise may use."""
+    global _forbidden_cache
+    if _forbidden_cache is None:
+        found = {}
+        for module_name, names in FORBIDDEN.items():
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue
+            for name in names:
+                if hasattr(module, name):
+                    found[id(getattr(module, name))] = f"{module_name}.{name}"
+        for module_name, names in course_answer_functions():
+            module = importlib.import_module(module_name)
+            for name in names:
+                found[id(getattr(module, name))] = f"{module_name}.{name}"
+        _forbidden_cache = found
+    return _forbidden_cache
+
+
+def _code_objects(code):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def reachable(fn, limit=500):
+    """(description, object) pairs of what `fn` can reach (see the module docstring)."""
+    seen, todo = set(), [fn]
+    while todo and len(seen) < limit:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        function = getattr(current, "__func__", current)   # bound methods
+        if not isinstance(function, types.FunctionType):
+            for value in _inside(current):
+                yield f"something held by {getattr(current, '__name__', type(current).__name__)}", value
+                todo.append(value)
+            continue
+        names = {name for code in _code_objects(function.__code__) for name in code.co_names}
+        for name in sorted(names):
+            if name in function.__globals__:
+                value = function.__globals__[name]
+                yield f"{name} (used by {function.__name__})", value
+                todo.append(value)
+        cells = function.__closure__ or ()
+        for cell in cells:
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            yield f"a variable of {function.__name__}", value
+            todo.append(value)
+        for value in (function.__defaults__ or ()) + tuple((function.__kwdefaults__ or {}).values()):
+            yield f"a default argument of {function.__name__}", value
+            todo.append(value)
+
+
+def _inside(value):
+    """What a container, class or partial holds (one level)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)[:1000]
+    if isinstance(value, dict):
+        return list(value.values())[:1000]
+    if isinstance(value, functools.partial):
+        return [value.func, *value.args, *value.keywords.values()]
+    if inspect.isclass(value) and value.__module__ == "__main__":
+        return [getattr(v, "__func__", v) for v in vars(value).values()]
+    return []
+
+
+def refuse_shortcuts(fn, exercise):
+    """Raise CheckFailed when `fn` can reach a forbidden function under any name."""
+    forbidden = forbidden_objects()
+    for where, value in reachable(fn):
+        if id(value) in forbidden:
+            raise CheckFailed(
+                f"{exercise} can reach {forbidden[id(value)]} (as {where}): this exercise is to "
+                "write the operation yourself, with NumPy. Library convolutions and pooling, "
+                "and the course's own helpers, are only references for the tests and the "
+                "pictures: remove that import and write the loops (or NumPy slicing) yourself.")
+
+
+def check_written_by_hand(fn, exercise=None):
+    """A public test: `fn` must not reach a library convolution or pooling function."""
+    refuse_shortcuts(fn, exercise or getattr(fn, "__name__", "this exercise"))
