@@ -9,6 +9,8 @@ import re
 import sys
 from dataclasses import dataclass
 
+from course.mode import is_grading
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 FIX_SETUP = "run ./course.sh setup in the course folder (it installs the pinned versions)"
 
@@ -177,7 +179,14 @@ def _show_widget_probe():
 
 
 def doctor(widgets=True):
-    """Print the environment report (and, in a notebook, a widget to see)."""
+    """Print the environment report (and, in a notebook, a widget to see).
+
+    While nbgrader grades the notebook it only says so: the grader checked the environment
+    before grading (autograder.preflight), and the checks take seconds per student.
+    """
+    if is_grading():
+        print("Environment check skipped: this notebook is being graded.")
+        return
     print(report(run_checks()))
     if widgets and _in_notebook():
         _show_widget_probe()
