@@ -103,14 +103,22 @@ def judged_here(module_name, check_name):
     return getattr(module, "CHECKS", {}).get(check_name), getattr(module, "ASSIGNMENT", None)
 
 
-def judge_cell(source, records):
+def _cases(assignment, prefix, loaded):
+    """(inputs, references) of one check's cases; each file is read once per notebook."""
+    if assignment not in loaded:
+        loaded[assignment] = (load_inputs(assignment), load_references(assignment))
+    inputs, refs = loaded[assignment]
+    return cases(inputs, prefix), cases(refs, prefix)
+
+
+def judge_cell(source, records, loaded=None):
     """The message of the first failed hidden case of a test cell, or None when all pass."""
+    loaded = {} if loaded is None else loaded
     for module_name, check_name in hidden_checks(source):
         check, assignment = judged_here(module_name, check_name)
         if check is None:
             continue
-        inputs = cases(load_inputs(assignment), check.prefix)
-        refs = cases(load_references(assignment), check.prefix)
+        inputs, refs = _cases(assignment, check.prefix, loaded)
         mine = [r for r in records if r.check == check_name]
         for number, (case, ref) in enumerate(zip(inputs, refs)):
             what = check.what(case)
@@ -144,11 +152,12 @@ def is_test_cell(cell):
 
 def judge_notebook(nb, records_by_cell):
     """Add the judge's verdict to every test cell of `nb` that has judged hidden checks."""
+    loaded = {}
     for index, cell in enumerate(nb.cells):
         if not is_test_cell(cell) or not hidden_checks(cell.source):
             continue
         if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
             continue  # it failed in the kernel already: 0 points, and the student sees why
-        message = judge_cell(cell.source, records_by_cell.get(index, []))
+        message = judge_cell(cell.source, records_by_cell.get(index, []), loaded)
         if message is not None:
             cell.outputs.append(failure_output(message))

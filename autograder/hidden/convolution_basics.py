@@ -3,8 +3,9 @@
 Each check calls the student's function on the inputs of its cases; the verdict compares
 with reference outputs from independent oracles (autograder/cases/convolution_basics.py).
 """
+import importlib
+
 from course.checks import check_array, check_close, check_equal
-from course.diagnose import convolution_mistake, correlation_mistake
 
 from autograder.hidden.spec import Check, expect_raised, run
 
@@ -22,6 +23,13 @@ def _conv_params_args(case):
     return filters, ((kh, kw) if bool(case["kernel_is_tuple"]) else kh), channels
 
 
+def _mistake(name):
+    """course.diagnose's `name`, imported only when a case fails (it loads scipy.signal)."""
+    def diagnose(actual, image, kernel):
+        return getattr(importlib.import_module("course.diagnose"), name)(actual, image, kernel)
+    return diagnose
+
+
 def _sliding(name, prefix, mistake):
     return Check(
         exercise=name, prefix=prefix, forbid_library=True,
@@ -33,25 +41,19 @@ def _sliding(name, prefix, mistake):
             diagnose=lambda actual: mistake(actual, c["image"], c["kernel"])))
 
 
-def _judge_size(got, case, ref, what):
-    expected = int(ref["expected"])
-    if expected < 0:
-        expect_raised(got, "ValueError", what,
-                      hint="When (n - f + 2*pad) is negative or not a multiple of stride, the "
-                           "windows do not tile the input: raise ValueError and say why.")
-    else:
-        check_equal(got, expected, what, reveal=False,
-                    hint="(n - f + 2*pad) // stride + 1, once you know the division is exact.")
+def _int_or_value_error(error_hint, value_hint):
+    """Judge an int answer; a reference of -1 means the function must raise ValueError."""
+    def judge(got, case, ref, what):
+        expected = int(ref["expected"])
+        if expected < 0:
+            expect_raised(got, "ValueError", what, hint=error_hint)
+        else:
+            check_equal(got, expected, what, reveal=False, hint=value_hint)
+    return judge
 
 
-def _judge_same(got, case, ref, what):
-    expected = int(ref["expected"])
-    if expected < 0:
-        expect_raised(got, "ValueError", what,
-                      hint="An even kernel has no centre: 'same' output would need more "
-                           "padding on one side than the other.")
-    else:
-        check_equal(got, expected, what, reveal=False, hint="(f - 1) // 2 for odd f.")
+def _must_raise(case, ref):
+    return int(ref["expected"]) < 0
 
 
 CHECKS = {
@@ -70,8 +72,10 @@ CHECKS = {
             got, int(ref["expected"]), what, reveal=False,
             hint="Each filter has KH x KW x C weights and one bias; a kernel size given as a "
                  "(height, width) pair is not square.")),
-    "check_correlate2d_valid": _sliding("correlate2d_valid", "correlate", correlation_mistake),
-    "check_convolve2d_valid": _sliding("convolve2d_valid", "convolve", convolution_mistake),
+    "check_correlate2d_valid": _sliding("correlate2d_valid", "correlate",
+                                        _mistake("correlation_mistake")),
+    "check_convolve2d_valid": _sliding("convolve2d_valid", "convolve",
+                                       _mistake("convolution_mistake")),
     "check_cosine_similarity": Check(
         exercise="cosine_similarity", prefix="cosine",
         call=lambda fn, c: fn(c["a"].copy(), c["b"].copy()),
@@ -99,12 +103,19 @@ CHECKS = {
         exercise="conv_output_size", prefix="output_size",
         call=lambda fn, c: fn(*_ints(c["args"])),
         what=lambda c: "hidden test: conv_output_size({}, {}, {}, {})".format(*_ints(c["args"])),
-        judge=_judge_size, expects_error=lambda c, ref: int(ref["expected"]) < 0),
+        judge=_int_or_value_error(
+            "When (n - f + 2*pad) is negative or not a multiple of stride, the windows do not "
+            "tile the input: raise ValueError and say why.",
+            "(n - f + 2*pad) // stride + 1, once you know the division is exact."),
+        expects_error=_must_raise),
     "check_same_padding": Check(
         exercise="same_padding", prefix="same_padding",
         call=lambda fn, c: fn(int(c["f"])),
         what=lambda c: f"hidden test: same_padding({int(c['f'])})",
-        judge=_judge_same, expects_error=lambda c, ref: int(ref["expected"]) < 0),
+        judge=_int_or_value_error(
+            "An even kernel has no centre: 'same' output would need more padding on one side "
+            "than the other.", "(f - 1) // 2 for odd f."),
+        expects_error=_must_raise),
 }
 
 
