@@ -25,6 +25,12 @@ def manual_grades_left(submission):
                for grade in notebook.grades)
 
 
+def final_score(submission):
+    """(score after the late penalty, the penalty) of a submission in the gradebook."""
+    penalty = submission.late_submission_penalty or 0.0
+    return max(0.0, float(submission.score) - penalty), penalty
+
+
 def _text(value):
     return "" if value is None else str(value)
 
@@ -59,11 +65,11 @@ class CourseCsvExport(ExportPlugin):
         except MissingEntry:
             return dict(row, timestamp="", raw_score=0.0, late_submission_penalty=0.0,
                         score=0.0, submitted="no", late="", needs_manual_grade="")
-        penalty = submission.late_submission_penalty or 0.0
+        score, penalty = final_score(submission)
         late = (penalty > 0 or submission.total_seconds_late > 0
                 or bool(late_files(root, assignment.name, student.id)))
         return dict(row, timestamp=_text(submission.timestamp), raw_score=submission.score,
                     late_submission_penalty=penalty,
-                    score=max(0.0, submission.score - penalty), submitted="yes",
+                    score=score, submitted="yes",
                     late="yes" if late else "no",
                     needs_manual_grade=manual_grades_left(submission))

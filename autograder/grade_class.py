@@ -30,7 +30,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import nbgrader_steps as steps
-from autograder.export import manual_grades_left
+from autograder.export import final_score, manual_grades_left
 from autograder.gradebook import require_assignment
 from autograder.late import late_files
 from autograder.preflight import GradingSetupError, check_grading_works, setup_errors
@@ -188,15 +188,14 @@ def _hold_or_release(course, db_url, assignment, student, held):
 
 
 def read_score(db_url, assignment, student):
-    """(score after any late penalty, max score, answers left to grade by hand)."""
+    """(score after any late penalty, max score, answers left to grade by hand, penalty)."""
     with Gradebook(db_url) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
-            return 0.0, gb.find_assignment(assignment).max_score, 0
-        penalty = submission.late_submission_penalty or 0.0
-        return (max(0.0, float(submission.score) - penalty), float(submission.max_score),
-                manual_grades_left(submission))
+            return 0.0, gb.find_assignment(assignment).max_score, 0, 0.0
+        score, penalty = final_score(submission)
+        return score, float(submission.max_score), manual_grades_left(submission), penalty
 
 
 def _unscored_for_setup(course, db_url, assignment, student):
@@ -266,8 +265,9 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
                 except MissingEntry:
                     result.status = "failed"
                     result.notes.append("Grading failed: nbgrader recorded no submission.")
-            result.score, result.max_score, result.manual_left = read_score(
+            result.score, result.max_score, result.manual_left, penalty = read_score(
                 db_url, assignment, student)
+            result.late = result.late or penalty > 0   # late by its time, too
             progress(f"[{done:>3}/{len(students)}] {student:<20} {result.status:<7} "
                      f"{result.score:5.1f}/{result.max_score:<5.1f} {seconds:6.1f} s   "
                      f"elapsed {time.monotonic() - start:6.1f} s, {len(students) - done} left")
