@@ -25,7 +25,7 @@ from course.checks import CheckFailed
 
 from autograder.hidden import cases, load_references
 from autograder.hidden.record import RECORDS_FOLDER, from_plain
-from autograder.hidden.spec import load_inputs, verdict
+from autograder.hidden.spec import describe, load_inputs, parts, verdict
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
@@ -87,24 +87,28 @@ def take_records(workdir):
 
 
 def hidden_checks(source):
-    """[(module, check name)] that the hidden region of a test cell calls."""
+    """[(module, check name, [argument names])] that the hidden region of a test cell calls."""
     found = []
     for region in HIDDEN_REGION.findall(source):
         for module, names in IMPORT.findall(region):
             for name in re.split(r"[\s,]+", names.strip()):
-                if name.startswith("check_") and re.search(rf"\b{name}\s*\(", region):
-                    found.append((module, name))
+                if not name.startswith("check_"):
+                    continue
+                for args in re.findall(rf"\b{name}\s*\(([^)]*)\)", region):
+                    found.append((module, name, [a.strip() for a in args.split(",") if a.strip()]))
     return found
 
 
 def judged_here(module_name, check_name):
-    """The Check of `check_name` when it is judged outside the kernel, else None."""
+    """(CHECKS entry of `check_name` or None when it is judged in the kernel, assignment)."""
     module = importlib.import_module(module_name)
     return getattr(module, "CHECKS", {}).get(check_name), getattr(module, "ASSIGNMENT", None)
 
 
 def _cases(assignment, prefix, loaded):
     """(inputs, references) of one check's cases; each file is read once per notebook."""
+    if prefix is None:
+        return [{}], [{}]
     if assignment not in loaded:
         loaded[assignment] = (load_inputs(assignment), load_references(assignment))
     inputs, refs = loaded[assignment]
@@ -114,29 +118,38 @@ def _cases(assignment, prefix, loaded):
 def judge_cell(source, records, loaded=None):
     """The message of the first failed hidden case of a test cell, or None when all pass."""
     loaded = {} if loaded is None else loaded
-    for module_name, check_name in hidden_checks(source):
-        check, assignment = judged_here(module_name, check_name)
-        if check is None:
+    for module_name, check_name, arg_names in hidden_checks(source):
+        entry, assignment = judged_here(module_name, check_name)
+        if entry is None:
             continue
-        inputs, refs = _cases(assignment, check.prefix, loaded)
-        mine = [r for r in records if r.check == check_name]
-        for number, (case, ref) in enumerate(zip(inputs, refs)):
-            what = check.what(case)
-            found = [r for r in mine if r.case == number]
-            if not found:
-                return (f"{what}: no answer was recorded for this case, so it cannot be "
-                        "graded. Did your code change the tests or stop them?")
-            if len(found) > 1:
-                return (f"{what}: this case's answer was recorded {len(found)} times; only "
-                        "the test may record it, once.")
-            if found[0].problem:
-                return f"{what}: {found[0].problem}."
-            try:
-                verdict(check, case, ref, from_plain(found[0].data, found[0].arrays))
-            except CheckFailed as failed:
-                return str(failed)
-            except Exception as err:  # a record the judge cannot make sense of
-                return f"{what}: the recorded answer could not be judged ({type(err).__name__})."
+        for k, (record_name, check) in enumerate(parts(check_name, entry)):
+            fn_name = arg_names[k] if k < len(arg_names) and arg_names[k].isidentifier() else None
+            message = _judge_check(check, record_name, fn_name, assignment, records, loaded)
+            if message is not None:
+                return message
+    return None
+
+
+def _judge_check(check, record_name, fn_name, assignment, records, loaded):
+    inputs, refs = _cases(assignment, check.prefix, loaded)
+    mine = [r for r in records if r.check == record_name]
+    for number, (case, ref) in enumerate(zip(inputs, refs)):
+        what = describe(check, case, fn_name)
+        found = [r for r in mine if r.case == number]
+        if not found:
+            return (f"{what}: no answer was recorded for this case, so it cannot be "
+                    "graded. Did your code change the tests or stop them?")
+        if len(found) > 1:
+            return (f"{what}: this case's answer was recorded {len(found)} times; only "
+                    "the test may record it, once.")
+        if found[0].problem:
+            return f"{what}: {found[0].problem}."
+        try:
+            verdict(check, case, ref, from_plain(found[0].data, found[0].arrays), fn_name)
+        except CheckFailed as failed:
+            return str(failed)
+        except Exception as err:  # a record the judge cannot make sense of
+            return f"{what}: the recorded answer could not be judged ({type(err).__name__})."
     return None
 
 

@@ -4,7 +4,8 @@ Each assignment's cases live in autograder/cases/<topic>.py. Inputs come from a 
 expected outputs come from oracles that share no code with the solutions (scipy.signal,
 numpy.pad, torch). For an assignment judged outside the kernel (its cases module says
 JUDGED_OUTSIDE = True), autograder/inputs/<assignment>.npz also gets every key but the
-'*/expected' ones: all the kernel may see. Run after changing a case:
+expected outputs (keys whose last part is in the module's OUTPUT_FIELDS, 'expected' by
+default): all the kernel may see. Run after changing a case:
 
     .venv/bin/python -m autograder.make_references
 
@@ -21,14 +22,23 @@ REFERENCES = pathlib.Path(__file__).resolve().parent / "references"
 INPUTS = pathlib.Path(__file__).resolve().parent / "inputs"
 
 
+def _cases_module(name):
+    return sys.modules[ASSIGNMENTS[name].__module__]
+
+
 def judged_outside(name):
     """True when the hidden tests of `name` are judged outside the kernel."""
-    return getattr(sys.modules[ASSIGNMENTS[name].__module__], "JUDGED_OUTSIDE", False)
+    return getattr(_cases_module(name), "JUDGED_OUTSIDE", False)
 
 
-def inputs_only(refs):
-    """The keys of `refs` that hold inputs (not '*/expected')."""
-    return {key: value for key, value in refs.items() if not key.endswith("/expected")}
+def output_fields(name):
+    """The fields of `name`'s cases that hold expected outputs."""
+    return frozenset(getattr(_cases_module(name), "OUTPUT_FIELDS", {"expected"}))
+
+
+def inputs_only(refs, outputs=frozenset({"expected"})):
+    """The keys of `refs` that hold inputs (their last part is not in `outputs`)."""
+    return {key: value for key, value in refs.items() if key.rpartition("/")[2] not in outputs}
 
 
 def write_all(folder=REFERENCES, inputs_folder=INPUTS):
@@ -44,7 +54,7 @@ def write_all(folder=REFERENCES, inputs_folder=INPUTS):
         written.append(path)
         if judged_outside(name):
             inputs_folder.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(inputs_folder / f"{name}.npz", **inputs_only(refs))
+            np.savez_compressed(inputs_folder / f"{name}.npz", **inputs_only(refs, output_fields(name)))
             written.append(inputs_folder / f"{name}.npz")
     return written
 

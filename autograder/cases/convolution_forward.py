@@ -5,6 +5,8 @@ import numpy as np
 import torch
 
 SEED = 2026 + 2
+JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every field but the OUTPUT_FIELDS
+OUTPUT_FIELDS = {"nhwc", "rgb", "out", "cols"}
 
 
 def conv_cases():

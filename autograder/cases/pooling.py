@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as tnf
 
 SEED = 2026 + 4
+JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every field but the OUTPUT_FIELDS
+OUTPUT_FIELDS = {"out", "dx"}
 
 POOLS = [(1, 1), (2, 2), (2, 3), (3, 2), (3, 3)]
 STRIDES = [1, 2, 3]

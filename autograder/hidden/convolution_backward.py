@@ -1,38 +1,32 @@
-"""Hidden tests of 03-convolution-backward."""
+"""Hidden tests of 03-convolution-backward, judged outside the kernel (autograder.hidden.spec):
+conv_backward against torch's autograd over the forward pass's grid of cases, and the two
+cases of exercise 4.1 run outside against the notebook's buggy backward pass."""
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from course.checks import CheckFailed, call_student, check_array
-from course.diagnose_layers import conv_backward_mistake
+from course.checks import CheckFailed, check_array
 
-from autograder.cases.convolution_backward import torch_gradients
-from autograder.hidden import cases, load_references
-from autograder.hidden.tripwire import library_convolutions_forbidden
+from autograder.hidden.spec import Check, lazy, runner, unpack
 
 ASSIGNMENT = "03-convolution-backward"
+conv_backward_mistake = lazy("course.diagnose_layers", "conv_backward_mistake")
 
 
-def check_conv_backward(conv_backward):
-    """conv_backward(dout, (x, w, b, conv_param)) -> dx, dw, db on every reference case."""
-    name = getattr(conv_backward, "__name__", "conv_backward")
-    for case in cases(load_references(ASSIGNMENT), "conv"):
-        x, w, b, dout = case["x"], case["w"], case["b"], case["dout"]
-        stride, pad = (int(v) for v in case["stride_pad"])
-        conv_param = {"stride": stride, "pad": pad}
-        what = f"hidden test: {name} with x {x.shape}, w {w.shape}, stride {stride}, pad {pad}"
-        with library_convolutions_forbidden(name, conv_backward):
-            result = call_student(conv_backward, dout.copy(), (x.copy(), w.copy(), b.copy(), dict(conv_param)),
-                                  what=what)
-        if not isinstance(result, tuple) or len(result) != 3:
-            raise CheckFailed(f"{what}: returned {type(result).__name__}; it should return dx, dw, db.")
-        dx, dw, db = result
+def _conv_param(case):
+    stride, pad = (int(v) for v in case["stride_pad"])
+    return {"stride": stride, "pad": pad}
 
-        def mistake(_):
-            return conv_backward_mistake(dx, dw, db, x, w, b, conv_param, dout)
 
-        for got, label in ((db, "db"), (dw, "dw"), (dx, "dx")):
-            check_array(got, case[label], f"{label} from {what}", reveal=False, diagnose=mistake,
-                        hint="Check this shape, stride and padding against the three formulas.")
+def _judge_conv_backward(got, case, ref, what):
+    dx, dw, db = unpack(got, 3, "dx, dw, db", what)
+    x, w, b, dout = case["x"], case["w"], case["b"], case["dout"]
+
+    def mistake(_):
+        return conv_backward_mistake(dx, dw, db, x, w, b, _conv_param(case), dout)
+
+    for answer, label in ((db, "db"), (dw, "dw"), (dx, "dx")):
+        check_array(answer, ref[label], f"{label} from {what}", reveal=False, diagnose=mistake,
+                    hint="Check this shape, stride and padding against the three formulas.")
 
 
 def _im2col_backward(dout, cache, pad_slice_bug, swap_bug):
@@ -69,12 +63,12 @@ def _exposes(backward, x_shape, w_shape, stride, pad):
         got = backward(dout, (x, w, b, {"stride": stride, "pad": pad}))
     except Exception:
         return True
-    right = torch_gradients(x, w, b, stride, pad, dout)
+    right = lazy("autograder.cases.convolution_backward", "torch_gradients")(
+        x, w, b, stride, pad, dout)
     return any(g.shape != r.shape or not np.allclose(g, r) for g, r in zip(got, right))
 
 
-def _valid_case(case, label):
-    what = f"hidden test: {label}()"
+def _valid_case(case, what):
     try:
         x_shape, w_shape, stride, pad = case
         x_shape, w_shape = tuple(int(v) for v in x_shape), tuple(int(v) for v in w_shape)
@@ -94,13 +88,38 @@ def _valid_case(case, label):
     return x_shape, w_shape, stride, pad
 
 
-def check_failing_cases(case_for_bug_a, case_for_bug_b):
-    only_a = lambda dout, cache: _im2col_backward(dout, cache, pad_slice_bug=True, swap_bug=False)
-    only_b = lambda dout, cache: _im2col_backward(dout, cache, pad_slice_bug=False, swap_bug=True)
-    for label, fn, backward, bug in (
-            ("case_for_bug_a", case_for_bug_a, only_a, "the padding bug"),
-            ("case_for_bug_b", case_for_bug_b, only_b, "the other bug (not the padding one)")):
-        case = _valid_case(call_student(fn, what=f"hidden test: {label}()"), label)
-        if not _exposes(backward, *case):
-            raise CheckFailed(f"hidden test: {label}() returned {case}, which does not expose {bug}: "
-                              "with only that bug left in the code, the gradients come out right on it.")
+def _only_bug(pad_slice_bug, swap_bug):
+    return lambda dout, cache: _im2col_backward(dout, cache, pad_slice_bug, swap_bug)
+
+
+def _exposes_judge(backward, bug):
+    def judge(got, case, ref, what):
+        found = _valid_case(got, what)
+        if not _exposes(backward, *found):
+            raise CheckFailed(f"{what} returned {found}, which does not expose {bug}: with only "
+                              "that bug left in the code, the gradients come out right on it.")
+    return judge
+
+
+CHECKS = {
+    "check_conv_backward": Check(
+        exercise="conv_backward", prefix="conv", forbid_library=True,
+        call=lambda fn, c: fn(c["dout"].copy(),
+                              (c["x"].copy(), c["w"].copy(), c["b"].copy(), _conv_param(c))),
+        what=lambda c: " with x {}, w {}, stride {}, pad {}".format(
+            c["x"].shape, c["w"].shape, *(int(v) for v in c["stride_pad"])),
+        judge=_judge_conv_backward),
+    "check_failing_cases": (
+        Check(exercise="case_for_bug_a", prefix=None, call=lambda fn, c: fn(),
+              what=lambda c: "()",
+              judge=_exposes_judge(_only_bug(pad_slice_bug=True, swap_bug=False),
+                                   "the padding bug")),
+        Check(exercise="case_for_bug_b", prefix=None, call=lambda fn, c: fn(),
+              what=lambda c: "()",
+              judge=_exposes_judge(_only_bug(pad_slice_bug=False, swap_bug=True),
+                                   "the other bug (not the padding one)")),
+    ),
+}
+
+check_conv_backward = runner(ASSIGNMENT, CHECKS, "check_conv_backward")
+check_failing_cases = runner(ASSIGNMENT, CHECKS, "check_failing_cases")

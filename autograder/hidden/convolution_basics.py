@@ -3,11 +3,9 @@
 Each check calls the student's function on the inputs of its cases; the verdict compares
 with reference outputs from independent oracles (autograder/cases/convolution_basics.py).
 """
-import importlib
-
 from course.checks import check_array, check_close, check_equal
 
-from autograder.hidden.spec import Check, expect_raised, run
+from autograder.hidden.spec import Check, expect_raised, lazy, runner
 
 ASSIGNMENT = "01-convolution-basics"
 SLIDING_HINT = ("Test your function on a non-square image with a non-square kernel, and "
@@ -25,17 +23,14 @@ def _conv_params_args(case):
 
 def _mistake(name):
     """course.diagnose's `name`, imported only when a case fails (it loads scipy.signal)."""
-    def diagnose(actual, image, kernel):
-        return getattr(importlib.import_module("course.diagnose"), name)(actual, image, kernel)
-    return diagnose
+    return lazy("course.diagnose", name)
 
 
 def _sliding(name, prefix, mistake):
     return Check(
         exercise=name, prefix=prefix, forbid_library=True,
         call=lambda fn, c: fn(c["image"].copy(), c["kernel"].copy()),
-        what=lambda c: (f"hidden test: {name}(image of shape {c['image'].shape}, kernel of "
-                        f"shape {c['kernel'].shape})"),
+        what=lambda c: f"(image of shape {c['image'].shape}, kernel of shape {c['kernel'].shape})",
         judge=lambda got, c, ref, what: check_array(
             got, ref["expected"], what, reveal=False, hint=SLIDING_HINT,
             diagnose=lambda actual: mistake(actual, c["image"], c["kernel"])))
@@ -60,14 +55,14 @@ CHECKS = {
     "check_dense_params": Check(
         exercise="dense_params", prefix="dense_params",
         call=lambda fn, c: fn(_ints(c["input_shape"]), int(c["units"])),
-        what=lambda c: f"hidden test: dense_params({_ints(c['input_shape'])}, {int(c['units'])})",
+        what=lambda c: f"({_ints(c['input_shape'])}, {int(c['units'])})",
         judge=lambda got, c, ref, what: check_equal(
             got, int(ref["expected"]), what, reveal=False,
             hint="Every input value connects to every unit, and each unit has one bias.")),
     "check_conv_params": Check(
         exercise="conv_params", prefix="conv_params",
         call=lambda fn, c: fn(*_conv_params_args(c)),
-        what=lambda c: "hidden test: conv_params({}, {}, {})".format(*_conv_params_args(c)),
+        what=lambda c: "({}, {}, {})".format(*_conv_params_args(c)),
         judge=lambda got, c, ref, what: check_equal(
             got, int(ref["expected"]), what, reveal=False,
             hint="Each filter has KH x KW x C weights and one bias; a kernel size given as a "
@@ -79,14 +74,14 @@ CHECKS = {
     "check_cosine_similarity": Check(
         exercise="cosine_similarity", prefix="cosine",
         call=lambda fn, c: fn(c["a"].copy(), c["b"].copy()),
-        what=lambda c: f"hidden test: cosine_similarity of two arrays of shape {c['a'].shape}",
+        what=lambda c: f" of two arrays of shape {c['a'].shape}",
         judge=lambda got, c, ref, what: check_close(
             got, float(ref["expected"]), what, reveal=False,
             hint="Flatten both arrays, then a·b / (|a| |b|).")),
     "check_match_template": Check(
         exercise="match_template", prefix="match", forbid_library=True,
         call=lambda fn, c: fn(c["image"].copy(), c["template"].copy()),
-        what=lambda c: (f"hidden test: match_template(image of shape {c['image'].shape}, "
+        what=lambda c: (f"(image of shape {c['image'].shape}, "
                         f"template of shape {c['template'].shape})"),
         judge=lambda got, c, ref, what: check_array(
             got, ref["expected"], what, reveal=False,
@@ -95,14 +90,14 @@ CHECKS = {
     "check_pad_image": Check(
         exercise="pad_image", prefix="pad", forbid_library=True,
         call=lambda fn, c: fn(c["image"].copy(), int(c["pad"])),
-        what=lambda c: f"hidden test: pad_image(image of shape {c['image'].shape}, {int(c['pad'])})",
+        what=lambda c: f"(image of shape {c['image'].shape}, {int(c['pad'])})",
         judge=lambda got, c, ref, what: check_array(
             got, ref["expected"], what, reveal=False,
             hint="pad zeros go on every side: top, bottom, left and right.")),
     "check_conv_output_size": Check(
         exercise="conv_output_size", prefix="output_size",
         call=lambda fn, c: fn(*_ints(c["args"])),
-        what=lambda c: "hidden test: conv_output_size({}, {}, {}, {})".format(*_ints(c["args"])),
+        what=lambda c: "({}, {}, {}, {})".format(*_ints(c["args"])),
         judge=_int_or_value_error(
             "When (n - f + 2*pad) is negative or not a multiple of stride, the windows do not "
             "tile the input: raise ValueError and say why.",
@@ -111,7 +106,7 @@ CHECKS = {
     "check_same_padding": Check(
         exercise="same_padding", prefix="same_padding",
         call=lambda fn, c: fn(int(c["f"])),
-        what=lambda c: f"hidden test: same_padding({int(c['f'])})",
+        what=lambda c: f"({int(c['f'])})",
         judge=_int_or_value_error(
             "An even kernel has no centre: 'same' output would need more padding on one side "
             "than the other.", "(f - 1) // 2 for odd f."),
@@ -119,20 +114,12 @@ CHECKS = {
 }
 
 
-def _runner(name):
-    def check(fn):
-        run(ASSIGNMENT, name, CHECKS[name], fn)
-    check.__name__ = name
-    check.__doc__ = f"Hidden test: {CHECKS[name].exercise} on every reference case."
-    return check
-
-
-check_dense_params = _runner("check_dense_params")
-check_conv_params = _runner("check_conv_params")
-check_correlate2d_valid = _runner("check_correlate2d_valid")
-check_convolve2d_valid = _runner("check_convolve2d_valid")
-check_cosine_similarity = _runner("check_cosine_similarity")
-check_match_template = _runner("check_match_template")
-check_pad_image = _runner("check_pad_image")
-check_conv_output_size = _runner("check_conv_output_size")
-check_same_padding = _runner("check_same_padding")
+check_dense_params = runner(ASSIGNMENT, CHECKS, "check_dense_params")
+check_conv_params = runner(ASSIGNMENT, CHECKS, "check_conv_params")
+check_correlate2d_valid = runner(ASSIGNMENT, CHECKS, "check_correlate2d_valid")
+check_convolve2d_valid = runner(ASSIGNMENT, CHECKS, "check_convolve2d_valid")
+check_cosine_similarity = runner(ASSIGNMENT, CHECKS, "check_cosine_similarity")
+check_match_template = runner(ASSIGNMENT, CHECKS, "check_match_template")
+check_pad_image = runner(ASSIGNMENT, CHECKS, "check_pad_image")
+check_conv_output_size = runner(ASSIGNMENT, CHECKS, "check_conv_output_size")
+check_same_padding = runner(ASSIGNMENT, CHECKS, "check_same_padding")

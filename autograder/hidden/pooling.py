@@ -1,26 +1,18 @@
-"""Hidden tests of 04-pooling: max and average pooling (forward and backward) and the 1-D and
-3-D convolutions, against torch, over a grid of pool sizes 1x1 to 3x3 (square and
-rectangular), strides 1-3 (overlapping windows, and gaps between windows), 1-3 channels and
-images, non-square inputs; max-pooling backward cases with tied maxima
-(autograder/cases/pooling.py lists the cases)."""
+"""Hidden tests of 04-pooling, judged outside the kernel (autograder.hidden.spec): max and
+average pooling (forward and backward) and the 1-D and 3-D convolutions, against torch, over a
+grid of pool sizes 1x1 to 3x3 (square and rectangular), strides 1-3 (overlapping windows, and
+gaps between windows), 1-3 channels and images, non-square inputs; max-pooling backward cases
+with tied maxima (autograder/cases/pooling.py lists the cases). torch is imported only by the
+judge, when a case fails."""
 import numpy as np
-import torch
-import torch.nn.functional as tnf
 
-from course.checks import CheckFailed, call_student, check_array
-from course.diagnose_layers import max_pool_backward_mistake, pool_forward_mistake
+from course.checks import check_array
 
-from autograder.hidden import cases, load_references
-from autograder.hidden.tripwire import library_convolutions_forbidden
+from autograder.hidden.spec import Check, first_of_pair, lazy, runner, unpack_pair
 
 ASSIGNMENT = "04-pooling"
-
-
-def _unpack(result, what):
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise CheckFailed(f"{what}: returned {type(result).__name__}; it should return a pair "
-                          "(out, cache).")
-    return result[0]
+pool_forward_mistake = lazy("course.diagnose_layers", "pool_forward_mistake")
+max_pool_backward_mistake = lazy("course.diagnose_layers", "max_pool_backward_mistake")
 
 
 def _pool_param(case):
@@ -28,39 +20,33 @@ def _pool_param(case):
     return {"pool_height": ph, "pool_width": pw, "stride": stride}
 
 
-def _pool_name(x, pool_param):
-    p = pool_param
-    return (f"x {x.shape}, {p['pool_height']}x{p['pool_width']} windows, "
-            f"stride {p['stride']}")
+def _pool_name(case):
+    p = _pool_param(case)
+    return f"x {case['x'].shape}, {p['pool_height']}x{p['pool_width']} windows, stride {p['stride']}"
 
 
-def check_max_pool_forward(max_pool_forward):
-    """max_pool_forward(x, pool_param) -> (out, cache), on every reference case."""
-    name = getattr(max_pool_forward, "__name__", "max_pool_forward")
-    for case in cases(load_references(ASSIGNMENT), "maxpool"):
-        x, pool_param = case["x"], _pool_param(case)
-        what = f"hidden test: {name}({_pool_name(x, pool_param)})"
-        with library_convolutions_forbidden(name, max_pool_forward):
-            result = call_student(max_pool_forward, x.copy(), dict(pool_param), what=what)
-        check_array(_unpack(result, what), case["out"], what, reveal=False,
-                    diagnose=lambda got: pool_forward_mistake(got, x, pool_param, "max"),
-                    hint="Compare your output with F.max_pool2d on this shape, window and stride.")
+def _forward(mode, hint):
+    def judge(got, case, ref, what):
+        check_array(unpack_pair(got, what), ref["out"], what, reveal=False,
+                    diagnose=lambda out: pool_forward_mistake(out, case["x"], _pool_param(case), mode),
+                    hint=hint)
+    return Check(exercise=f"{mode}_pool_forward", prefix=f"{mode}pool", forbid_library=True,
+                 call=lambda fn, c: first_of_pair(fn(c["x"].copy(), _pool_param(c))),
+                 what=lambda c: f"({_pool_name(c)})", judge=judge)
 
 
-def check_max_pool_backward(max_pool_backward):
-    """max_pool_backward(dout, cache) -> dx, with cache = (x, pool_param) built here."""
-    name = getattr(max_pool_backward, "__name__", "max_pool_backward")
-    for case in cases(load_references(ASSIGNMENT), "maxpool_back"):
-        x, dout, pool_param = case["x"], case["dout"], _pool_param(case)
-        ties = _has_ties(x, pool_param)
-        what = (f"hidden test: {name}(dout {dout.shape}, cache for {_pool_name(x, pool_param)}"
-                f"{', some windows with tied maxima' if ties else ''})")
-        with library_convolutions_forbidden(name, max_pool_backward):
-            dx = call_student(max_pool_backward, dout.copy(), (x.copy(), dict(pool_param)), what=what)
-        check_array(dx, case["dx"], what, reveal=False,
-                    diagnose=lambda got: max_pool_backward_mistake(got, x, pool_param, dout),
-                    hint="Each dout[n, c, i, j] goes to the first maximum of its window "
-                         "(np.argmax's choice); add where windows overlap.")
+def _backward(mode, prefix, what, diagnose, hint):
+    def judge(got, case, ref, text):
+        check_array(got, ref["dx"], text, reveal=False, hint=hint,
+                    diagnose=lambda dx: diagnose(dx, case["x"], _pool_param(case), case["dout"]))
+    return Check(exercise=f"{mode}_pool_backward", prefix=prefix, forbid_library=True,
+                 call=lambda fn, c: fn(c["dout"].copy(), (c["x"].copy(), _pool_param(c))),
+                 what=what, judge=judge)
+
+
+def _max_backward_what(case):
+    ties = ", some windows with tied maxima" if _has_ties(case["x"], _pool_param(case)) else ""
+    return f"(dout {case['dout'].shape}, cache for {_pool_name(case)}{ties})"
 
 
 def _has_ties(x, pool_param):
@@ -78,6 +64,9 @@ def _avg_backward_mistake(dx, x, pool_param, dout):
     """Name a mistake in an average-pooling backward pass, or None."""
     if not isinstance(dx, np.ndarray) or dx.shape != x.shape:
         return None
+    import torch
+    import torch.nn.functional as tnf
+
     ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     area = ph * pw
     t = torch.tensor(x, requires_grad=True)
@@ -108,30 +97,10 @@ def _avg_backward_mistake(dx, x, pool_param, dout):
     return None
 
 
-def check_avg_pool(avg_pool_forward, avg_pool_backward):
-    """avg_pool_forward(x, pool_param) -> (out, cache) and avg_pool_backward(dout, cache) -> dx,
-    the backward with cache = (x, pool_param) built here."""
-    forward_name = getattr(avg_pool_forward, "__name__", "avg_pool_forward")
-    backward_name = getattr(avg_pool_backward, "__name__", "avg_pool_backward")
-    for case in cases(load_references(ASSIGNMENT), "avgpool"):
-        x, dout, pool_param = case["x"], case["dout"], _pool_param(case)
-        what = f"hidden test: {forward_name}({_pool_name(x, pool_param)})"
-        with library_convolutions_forbidden(forward_name, avg_pool_forward):
-            result = call_student(avg_pool_forward, x.copy(), dict(pool_param), what=what)
-        check_array(_unpack(result, what), case["out"], what, reveal=False,
-                    diagnose=lambda got: pool_forward_mistake(got, x, pool_param, "avg"),
-                    hint="Compare your output with F.avg_pool2d on this shape, window and stride.")
-
-        what = f"hidden test: {backward_name}(dout {dout.shape}, cache for {_pool_name(x, pool_param)})"
-        with library_convolutions_forbidden(backward_name, avg_pool_backward):
-            dx = call_student(avg_pool_backward, dout.copy(), (x.copy(), dict(pool_param)), what=what)
-        check_array(dx, case["dx"], what, reveal=False,
-                    diagnose=lambda got: _avg_backward_mistake(got, x, pool_param, dout),
-                    hint="Each cell of a window gets dout[n, c, i, j] / (pool_height * "
-                         "pool_width); add where windows overlap.")
-
-
 def _torch_conv(x, w, b, stride, pad):
+    import torch
+    import torch.nn.functional as tnf
+
     conv = tnf.conv1d if x.ndim == 3 else tnf.conv3d
     bias = None if b is None else torch.from_numpy(b)
     return conv(torch.from_numpy(x), torch.from_numpy(w), bias, stride=stride, padding=pad).numpy()
@@ -168,24 +137,43 @@ def _conv_nd_mistake(out, x, w, b, stride, pad):
     return None
 
 
-def _check_conv_nd(conv_forward, prefix, default_name):
-    name = getattr(conv_forward, "__name__", default_name)
-    for case in cases(load_references(ASSIGNMENT), prefix):
-        x, w, b = case["x"], case["w"], case["b"]
+def _conv_nd(prefix):
+    def args(case):
         stride, pad = (int(v) for v in case["stride_pad"])
-        what = f"hidden test: {name}(x {x.shape}, w {w.shape}, stride {stride}, pad {pad})"
-        with library_convolutions_forbidden(name, conv_forward):
-            out = call_student(conv_forward, x.copy(), w.copy(), b.copy(), stride, pad, what=what)
-        check_array(out, case["out"], what, reveal=False,
-                    diagnose=lambda got: _conv_nd_mistake(got, x, w, b, stride, pad),
+        return stride, pad
+
+    def judge(got, case, ref, what):
+        x, w, b = case["x"], case["w"], case["b"]
+        check_array(got, ref["out"], what, reveal=False,
+                    diagnose=lambda out: _conv_nd_mistake(out, x, w, b, *args(case)),
                     hint=f"Compare your output with F.{prefix} on this shape, stride and padding.")
+    return Check(exercise=f"{prefix}_forward", prefix=prefix, forbid_library=True,
+                 call=lambda fn, c: fn(c["x"].copy(), c["w"].copy(), c["b"].copy(), *args(c)),
+                 what=lambda c: "(x {}, w {}, stride {}, pad {})".format(
+                     c["x"].shape, c["w"].shape, *args(c)),
+                 judge=judge)
 
 
-def check_conv1d(conv1d_forward):
-    """conv1d_forward(x, w, b, stride, pad) -> out, on every reference case."""
-    _check_conv_nd(conv1d_forward, "conv1d", "conv1d_forward")
+CHECKS = {
+    "check_max_pool_forward": _forward(
+        "max", "Compare your output with F.max_pool2d on this shape, window and stride."),
+    "check_max_pool_backward": _backward(
+        "max", "maxpool_back", _max_backward_what, max_pool_backward_mistake,
+        "Each dout[n, c, i, j] goes to the first maximum of its window (np.argmax's choice); "
+        "add where windows overlap."),
+    "check_avg_pool": (
+        _forward("avg", "Compare your output with F.avg_pool2d on this shape, window and stride."),
+        _backward("avg", "avgpool", lambda c: f"(dout {c['dout'].shape}, cache for {_pool_name(c)})",
+                  _avg_backward_mistake,
+                  "Each cell of a window gets dout[n, c, i, j] / (pool_height * pool_width); add "
+                  "where windows overlap."),
+    ),
+    "check_conv1d": _conv_nd("conv1d"),
+    "check_conv3d": _conv_nd("conv3d"),
+}
 
-
-def check_conv3d(conv3d_forward):
-    """conv3d_forward(x, w, b, stride, pad) -> out, on every reference case."""
-    _check_conv_nd(conv3d_forward, "conv3d", "conv3d_forward")
+check_max_pool_forward = runner(ASSIGNMENT, CHECKS, "check_max_pool_forward")
+check_max_pool_backward = runner(ASSIGNMENT, CHECKS, "check_max_pool_backward")
+check_avg_pool = runner(ASSIGNMENT, CHECKS, "check_avg_pool")
+check_conv1d = runner(ASSIGNMENT, CHECKS, "check_conv1d")
+check_conv3d = runner(ASSIGNMENT, CHECKS, "check_conv3d")

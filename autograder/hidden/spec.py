@@ -14,6 +14,7 @@ course.checks and reveal=False).
 Before each call, `course.shortcuts.refuse_shortcuts` looks at what the student's function can
 reach, and (for checks with `forbid_library`) library convolutions raise while it runs.
 """
+import importlib
 import os
 import pathlib
 from dataclasses import dataclass
@@ -34,14 +35,27 @@ INPUTS = pathlib.Path(__file__).resolve().parent.parent / "inputs"
 
 @dataclass(frozen=True)
 class Check:
-    """One hidden check (see the module docstring)."""
-    exercise: str                                  # the student's function, for messages
-    prefix: str                                    # cases are '<prefix>/<n>/<field>'
+    """One hidden check of one student function (see the module docstring)."""
+    exercise: str                                  # the function's name in the task
+    prefix: Optional[str]                          # cases '<prefix>/<n>/<field>'; None: one
     call: Callable                                 # (fn, case) -> what fn returned
-    what: Callable                                 # case -> "hidden test: f(...)"
+    what: Callable                                 # case -> the call, after the function name
     judge: Callable                                # (got, case, ref, what) -> None or raises
     forbid_library: bool = False
     expects_error: Optional[Callable] = None       # (case, ref) -> True when fn must raise
+
+
+def parts(name, entry):
+    """[(record name, Check)] of a CHECKS entry: one Check, or a tuple of Checks that test
+    the functions the hidden test is called with, in order."""
+    if isinstance(entry, Check):
+        return [(name, entry)]
+    return [(f"{name}_{k}", check) for k, check in enumerate(entry)]
+
+
+def case_list(values, prefix):
+    """The cases of `prefix` in {key: array} (one empty case when prefix is None)."""
+    return [{}] if prefix is None else cases(values, prefix)
 
 
 def load_inputs(assignment):
@@ -54,41 +68,66 @@ def judged_outside():
     return os.environ.get("COURSE_JUDGE") == "outside"
 
 
-def run(assignment, name, check, fn):
-    """Call `fn` on every case of `check`, record each answer, and judge it unless the
-    verdict is reached outside the kernel."""
-    if check.forbid_library:
-        refuse_shortcuts(fn, check.exercise)
-    inputs = cases(load_inputs(assignment), check.prefix)
+def function_name(fn, default):
+    name = getattr(fn, "__name__", None)
+    return name if type(name) is str and name.isidentifier() else default
+
+
+def run(assignment, name, entry, *fns):
+    """Call each function on every case of its check, record each answer, and judge it
+    unless the verdict is reached outside the kernel."""
     outside = judged_outside()
-    refs = None if outside else cases(load_references(assignment), check.prefix)
     folder = RECORDS_FOLDER if outside else None
-    for number, case in enumerate(inputs):
-        call = lambda: check.call(fn, case)  # noqa: E731
+    inputs = None if all(c.prefix is None for _, c in parts(name, entry)) else load_inputs(assignment)
+    refs = None if outside else load_references(assignment)
+    for (record_name, check), fn in zip(parts(name, entry), fns):
         if check.forbid_library:
-            with library_convolutions_forbidden(check.exercise):
-                data, arrays = record_call(name, number, call, (), folder=folder)
-        else:
-            data, arrays = record_call(name, number, call, (), folder=folder)
-        if refs is not None:
-            verdict(check, case, refs[number], from_plain(data, arrays))
+            refuse_shortcuts(fn, check.exercise)
+        fn_name = function_name(fn, check.exercise)
+        ref_cases = None if refs is None else case_list(refs, check.prefix)
+        for number, case in enumerate(case_list(inputs, check.prefix)):
+            call = lambda: check.call(fn, case)  # noqa: E731
+            if check.forbid_library:
+                with library_convolutions_forbidden(fn_name):
+                    data, arrays = record_call(record_name, number, call, (), folder=folder)
+            else:
+                data, arrays = record_call(record_name, number, call, (), folder=folder)
+            if ref_cases is not None:
+                verdict(check, case, ref_cases[number], from_plain(data, arrays), fn_name)
 
 
-def verdict(check, case, ref, got):
+def describe(check, case, fn_name=None):
+    """'hidden test: f(...)' for messages."""
+    return f"hidden test: {fn_name or check.exercise}{check.what(case)}"
+
+
+def verdict(check, case, ref, got, fn_name=None):
     """Judge one recorded answer; raises CheckFailed with the student's message."""
-    what = check.what(case)
+    what = describe(check, case, fn_name)
     must_raise = check.expects_error is not None and check.expects_error(case, ref)
     if isinstance(got, Raised) and not must_raise:
         if got.type == "NotImplementedError":
-            raise CheckFailed(f"{what}: not answered yet: {check.exercise}() still raises "
-                              "NotImplementedError.")
+            raise CheckFailed(f"{what}: not answered yet: {fn_name or check.exercise}() still "
+                              "raises NotImplementedError.")
         if got.type == "CheckFailed":
             raise CheckFailed(got.message)
         raise CheckFailed(f"{what}: your function raised {got.type}: {got.message}")
-    if isinstance(got, Unsupported) and not must_raise:
-        raise CheckFailed(f"{what}: returned {got!r}. Return a plain int, float, tuple or "
-                          "NumPy array (np.ndarray itself, not a subclass of it).")
+    unsupported = _unsupported(got)
+    if unsupported and not must_raise:
+        raise CheckFailed(f"{what}: returned {unsupported}. Return a plain int, float, tuple "
+                          "or NumPy array (np.ndarray itself, not a subclass of it).")
     check.judge(got, case, ref, what)
+
+
+def _unsupported(got):
+    """How `got` (or an item of a returned tuple) is not plain data, or ''."""
+    if isinstance(got, Unsupported):
+        return repr(got)
+    if type(got) in (tuple, list):
+        for k, item in enumerate(got):
+            if isinstance(item, Unsupported):
+                return f"a {type(got).__name__} whose item {k} is {item!r}"
+    return ""
 
 
 def expect_raised(got, error_name, what, hint=None):
@@ -104,3 +143,53 @@ def expect_raised(got, error_name, what, hint=None):
     if not got.message.strip():
         raise CheckFailed(f"{what}: raised {error_name} without a message.\n  Hint: Say what "
                           "was wrong and how to fix it: raise ValueError('...').")
+
+
+def first_of_pair(result):
+    """What to record of a layer's (out, cache): out alone (the cache is the student's own
+    business), or the result itself when it is not a pair, so the judge can say so."""
+    if type(result) is tuple and tuple.__len__(result) == 2:
+        return (tuple.__getitem__(result, 0), None)
+    return result
+
+
+def unpack_pair(got, what):
+    """out of a recorded first_of_pair, or CheckFailed when the function returned no pair."""
+    if type(got) is not tuple or len(got) != 2:
+        raise CheckFailed(f"{what}: returned {_kind(got)}; it should return a pair "
+                          "(out, cache).")
+    return got[0]
+
+
+def unpack(got, count, names, what):
+    """The `count` items of a recorded tuple, or CheckFailed naming what to return."""
+    if type(got) is not tuple or len(got) != count:
+        raise CheckFailed(f"{what}: returned {_kind(got)}; it should return {names}.")
+    return got
+
+
+def _kind(got):
+    if isinstance(got, Unsupported):
+        return repr(got)
+    if type(got) is tuple:
+        return f"a tuple of {len(got)} items"
+    return type(got).__name__
+
+
+def runner(assignment, checks, name):
+    """The hidden test function `name` of a module's CHECKS table, as notebooks call it."""
+    def check(*fns):
+        run(assignment, name, checks[name], *fns)
+    check.__name__ = name
+    exercises = ", ".join(c.exercise for _, c in parts(name, checks[name]))
+    check.__doc__ = f"Hidden test: {exercises} on every reference case."
+    return check
+
+
+def lazy(module, name):
+    """module.name, imported on the first call (a diagnosis is needed only when a case
+    fails, and its module may load torch or scipy)."""
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+    call.__name__ = name
+    return call

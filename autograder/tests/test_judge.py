@@ -88,6 +88,109 @@ def test_records_written_by_other_cells_are_dropped(tmp_path):
 
 
 def test_a_check_still_judged_in_the_kernel_is_left_alone():
-    source = ("### BEGIN HIDDEN TESTS\nfrom autograder.hidden.pooling import check_max_pool\n"
-              "check_max_pool(f)\n### END HIDDEN TESTS")
+    source = ("### BEGIN HIDDEN TESTS\nfrom autograder.hidden.numpy_cnn import check_relu_affine\n"
+              "check_relu_affine(ReLU, Affine)\n### END HIDDEN TESTS")
     assert judge.judge_cell(source, []) is None
+
+
+class LyingArray(np.ndarray):
+    """An array that says it equals anything."""
+    def __eq__(self, other):
+        return np.ones(np.shape(other), bool)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return True
+
+    def __array_function__(self, func, types, args, kwargs):
+        return True
+
+
+class LyingTuple(tuple):
+    def __eq__(self, other):
+        return True
+
+
+def _lying(shape_of):
+    """A function that returns a lying array of the right shape, found from its inputs."""
+    def cheat(*args):
+        return np.zeros(shape_of(*args)).view(LyingArray)
+    return cheat
+
+
+def _graded_in_and_out(tmp_path, monkeypatch, module, check, fn_names, fns):
+    """Run a hidden check as the grading kernel would (recording only), then judge it."""
+    monkeypatch.setenv("COURSE_JUDGE", "outside")
+    monkeypatch.chdir(tmp_path)
+    hidden = __import__(f"autograder.hidden.{module}", fromlist=[check])
+    getattr(hidden, check)(*fns)
+    source = (f"### BEGIN HIDDEN TESTS\nfrom autograder.hidden.{module} import {check}\n"
+              f"{check}({', '.join(fn_names)})\n### END HIDDEN TESTS")
+    return judge.judge_cell(source, judge.take_records(tmp_path))
+
+
+def _conv_out_shape(x, w, b, conv_param):
+    s, p = conv_param["stride"], conv_param["pad"]
+    return (x.shape[0], w.shape[0], (x.shape[2] + 2 * p - w.shape[2]) // s + 1,
+            (x.shape[3] + 2 * p - w.shape[3]) // s + 1)
+
+
+def _pool_out_shape(x, pool_param):
+    s = pool_param["stride"]
+    return (*x.shape[:2], (x.shape[2] - pool_param["pool_height"]) // s + 1,
+            (x.shape[3] - pool_param["pool_width"]) // s + 1)
+
+
+@pytest.mark.parametrize("module, check, names, fns, says", [
+    ("convolution_forward", "check_conv_forward", ["conv_forward_naive"],
+     [lambda x, w, b, p: (_lying(_conv_out_shape)(x, w, b, p), None)],
+     "conv_forward_naive(x (1, 2, 3, 5), w (3, 2, 1, 1), stride 1, pad 0): returned a tuple "
+     "whose item 0 is a test_judge.LyingArray, which is not plain data"),
+    ("convolution_forward", "check_conv_forward", ["conv_forward_fast"],
+     [lambda x, w, b, p: LyingTuple((np.zeros(_conv_out_shape(x, w, b, p)), None))],
+     "returned a test_judge.LyingTuple, which is not plain data"),
+    ("convolution_forward", "check_conv_forward", ["conv_forward_fast"],
+     [lambda x, w, b, p: np.zeros(_conv_out_shape(x, w, b, p))],
+     "returned ndarray; it should return a pair (out, cache)"),
+    ("convolution_forward", "check_layout", ["last", "first", "rgb"],
+     [lambda x: x.transpose(0, 2, 3, 1), lambda x: x.transpose(0, 3, 1, 2),
+      _lying(lambda image: image.shape)], "hidden test: rgb(image of shape"),
+    ("convolution_backward", "check_conv_backward", ["conv_backward_naive"],
+     [lambda dout, cache: tuple(np.zeros_like(a).view(LyingArray) for a in cache[:3])],
+     "not plain data"),
+    ("pooling", "check_max_pool_forward", ["max_pool_forward_naive"],
+     [lambda x, p: (_lying(_pool_out_shape)(x, p), None)], "not plain data"),
+    ("pooling", "check_avg_pool", ["avg_pool_forward", "avg_pool_backward"],
+     [lambda x, p: (np.zeros(_pool_out_shape(x, p)), None), lambda dout, cache: cache[0]],
+     "hidden test: avg_pool_forward(x"),
+    ("pooling", "check_conv1d", ["conv1d_forward"],
+     [lambda x, w, b, s, p: LyingTuple()], "hidden test: conv1d_forward(x"),
+])
+def test_lying_answers_of_02_to_04_are_judged_wrong_outside(tmp_path, monkeypatch, module,
+                                                            check, names, fns, says):
+    message = _graded_in_and_out(tmp_path, monkeypatch, module, check, names, fns)
+    assert message is not None and says in message, message
+
+
+def test_a_right_answer_recorded_in_the_kernel_passes_outside(tmp_path, monkeypatch):
+    fns = [lambda x: x.transpose(0, 2, 3, 1), lambda x: x.transpose(0, 3, 1, 2),
+           lambda image: image[:, :, ::-1]]
+    assert _graded_in_and_out(tmp_path, monkeypatch, "convolution_forward", "check_layout",
+                              ["a", "b", "c"], fns) is None
+    assert not (tmp_path / record.RECORDS_FOLDER).exists() or not os.listdir(
+        tmp_path / record.RECORDS_FOLDER)
+
+
+@pytest.mark.parametrize("case_a, case_b, says", [
+    (((1, 1, 4, 5), (1, 1, 3, 3), 1, 0), ((1, 1, 4, 6), (1, 1, 2, 3), 1, 0), None),
+    (((1, 1, 4, 4), (1, 1, 3, 3), 1, 1), ((1, 1, 4, 6), (1, 1, 2, 3), 1, 0),
+     "does not expose the padding bug"),
+    (((1, 1, 4, 5), (1, 1, 3, 3), 1, 0), ((1, 1, 4, 4), (1, 1, 2, 2), 1, 0),
+     "does not expose the other bug"),
+    (((1, 1, 4, 5), (1, 1, 3, 3), 1, 0), ((1, 2, 4, 6), (1, 1, 2, 3), 1, 0), "the same C"),
+    (((1, 1, 4, 5), (1, 1, 3, 3), 1, 0), LyingTuple(), "not plain data"),
+])
+def test_the_spot_the_bug_cases_are_run_outside(tmp_path, monkeypatch, case_a, case_b, says):
+    message = _graded_in_and_out(tmp_path, monkeypatch, "convolution_backward",
+                                 "check_failing_cases", ["case_for_bug_a", "case_for_bug_b"],
+                                 [lambda: case_a, lambda: case_b])
+    assert (message is None) if says is None else (says in message), message
