@@ -9,13 +9,14 @@ In a notebook a failed check shows only its message, not a traceback through the
 shown above the message.
 """
 import numbers
+import re
 import traceback
 
 import numpy as np
 
 __all__ = [
     "CheckFailed", "NotAnswered", "check_equal", "check_array", "check_shape", "check_raises",
-    "check_close", "all_passed", "call_student",
+    "check_close", "all_passed", "call_student", "check_that",
 ]
 
 _MAX_SHOWN = 30  # arrays up to this many elements are printed in full
@@ -208,20 +209,44 @@ def check_shape(actual, expected_shape, what, hint=None):
               [f"expected shape: {tuple(expected_shape)}", f"got shape:      {actual.shape}"])
 
 
-def check_raises(call, exception, what, hint=None):
+# messages of errors NumPy raises by itself when an operation fails on arrays that do not fit
+_NUMPY_MESSAGES = re.compile(r"could not be broadcast|could not broadcast|cannot reshape|"
+                             r"not aligned|mismatch in its core dimension|operands|einstein sum|"
+                             r"negative dimensions|axes don't match array", re.IGNORECASE)
+
+
+def check_raises(call, exception, what, hint=None, match=None, says=None):
     """Assert that `call()` raises `exception` (and not something else).
 
     Inputs:
     - call: a function with no arguments, e.g. lambda: conv_output_size(5, 2, 0, 2)
     - exception: the exception class expected, e.g. ValueError
     - what: the call being checked, as the student would write it
+    - match: optional regular expression the message must contain (case does not matter).
+      With `match`, an error NumPy raises by itself further on (its "could not be broadcast",
+      "cannot reshape", ... messages) does not pass for the student's own check.
+    - says: what the message should talk about, in words, e.g. "the channels" (shown when
+      the message does not match)
     """
     try:
         result = call()
     except exception as err:
-        if not str(err).strip():
+        message = str(err).strip()
+        if not message:
             _fail(what, f"raised {exception.__name__} without a message.",
                   "Say what was wrong and how to fix it: raise ValueError('...').")
+        numpy_own = _NUMPY_MESSAGES.search(message)
+        if match is not None and (numpy_own or not re.search(match, message, re.IGNORECASE)):
+            topic = says or f"something matching {match!r}"
+            if numpy_own:
+                problem = (f"raised NumPy's own {type(err).__name__}: {message}\n  That error "
+                           "comes from an operation that failed further on, not from a check "
+                           "of yours.")
+            else:
+                problem = f"raised {type(err).__name__}: {message}"
+            _fail(what, problem, hint,
+                  [f"expected: {exception.__name__} raised by your own check, with a message "
+                   f"about {topic}"])
         return
     except NotImplementedError:
         raise
@@ -231,9 +256,19 @@ def check_raises(call, exception, what, hint=None):
     _fail(what, f"returned {_describe(result)} instead of raising {exception.__name__}.", hint)
 
 
-def call_student(fn, *args, what):
+def check_that(ok, what, problem, hint=None):
+    """Assert that `ok` is true; otherwise fail with `problem` (a sentence) and `hint`.
+
+    For checks that are not a comparison of values, e.g. "this case exposes the bug".
+    """
+    if not ok:
+        _fail(what, problem, hint)
+
+
+def call_student(fn, *args, what, hint=None):
     """Call the student's function; an exception becomes a CheckFailed naming the call.
 
+    hint: optional sentence added to that message (what to look at when the call fails).
     NotImplementedError (an exercise not done yet) passes through unchanged.
     """
     try:
@@ -241,7 +276,10 @@ def call_student(fn, *args, what):
     except NotImplementedError:
         raise
     except Exception as err:
-        raise CheckFailed(f"{what}: your function raised {type(err).__name__}: {err}") from err
+        text = f"{what}: your function raised {type(err).__name__}: {err}"
+        if hint:
+            text += f"\n  Hint: {hint}"
+        raise CheckFailed(text) from err
 
 
 def all_passed(name):

@@ -7,7 +7,8 @@ sentence naming the mistake (or None when no known mistake fits). The checks in
 import numpy as np
 from scipy import signal
 
-__all__ = ["correlation_mistake", "convolution_mistake"]
+__all__ = ["correlation_mistake", "convolution_mistake", "conv_params_mistake",
+           "match_template_mistake", "pad_image_mistake"]
 
 
 def _matches(actual, candidate):
@@ -102,3 +103,150 @@ def convolution_mistake(actual, image, kernel):
     Same inputs as `correlation_mistake`.
     """
     return _first_mistake(actual, image, kernel, _CONVOLUTION_MISTAKES)
+
+
+def _named(sentences):
+    """One sentence for the mistakes that fit: None, the one, or all of them (same answer)."""
+    unique = list(dict.fromkeys(sentences))
+    if not unique:
+        return None
+    if len(unique) == 1:
+        return unique[0]
+    count = "Two" if len(unique) == 2 else "Several"
+    return f"{count} known mistakes give exactly this answer here. Either: " + " Or: ".join(unique)
+
+
+def _all_mistakes(actual, right, wrong_answers):
+    """Every sentence whose wrong answer (a number or an array) equals `actual`, not `right`."""
+    found = []
+    for candidate, sentence in wrong_answers:
+        if candidate is None:
+            continue
+        candidate = np.asarray(candidate, dtype=float)
+        if candidate.shape == np.shape(right) and np.allclose(candidate, right):
+            continue            # this mistake makes no difference on these inputs
+        if _matches(np.asarray(actual, dtype=float), candidate):
+            found.append(sentence)
+    return _named(found)
+
+
+_ONE_SIDE_SQUARED = ("The kernel was taken as square: a kernel_size given as a pair (KH, KW) has "
+                     "KH rows and KW columns, and the two can differ. Count KH x KW weights per "
+                     "channel, not one side squared.")
+
+
+def conv_params_mistake(actual, num_filters, kernel_size, in_channels):
+    """Name the mistake in a wrong conv_params(num_filters, kernel_size, in_channels).
+
+    Inputs:
+    - actual: what the student returned
+    - num_filters: K; kernel_size: F or a pair (KH, KW); in_channels: C
+    Returns a sentence, or None when actual is right, is not a number, or fits no known
+    mistake (one side of a (KH, KW) pair squared, the kernel area squared, the bias or the
+    channels left out, the bias counted once per channel).
+    """
+    if isinstance(actual, bool) or not isinstance(actual, (int, float, np.integer, np.floating)):
+        return None
+    K, C = int(num_filters), int(in_channels)
+    KH, KW = (kernel_size, kernel_size) if np.ndim(kernel_size) == 0 else kernel_size
+    KH, KW = int(KH), int(KW)
+    right = K * (KH * KW * C + 1)
+    if actual == right:
+        return None
+    return _all_mistakes(actual, right, [
+        (K * (KH * KH * C + 1), _ONE_SIDE_SQUARED),
+        (K * (KW * KW * C + 1), _ONE_SIDE_SQUARED),
+        (K * ((KH * KW) ** 2 * C + 1), "The kernel area was squared: a KH x KW kernel has "
+                                       "KH * KW weights per channel."),
+        (K * KH * KW * C, "The biases are missing: each filter has one bias, added once."),
+        (K * (KH * KW + 1), "The input channels are missing: each filter has one KH x KW slice "
+                            "of weights per input channel."),
+        (K * C * (KH * KW + 1), "The bias was counted once per input channel: each filter has "
+                                "one bias, whatever the number of channels."),
+    ])
+
+
+def _window_norms(image, kernel):
+    """The length of every 'valid' window: (H - KH + 1, W - KW + 1)."""
+    return np.sqrt(_valid(image ** 2, np.ones(kernel.shape)))
+
+
+def _divide(top, bottom):
+    return np.divide(top, bottom, out=np.zeros_like(top), where=bottom != 0)
+
+
+def match_template_mistake(actual, image, template):
+    """Name the mistake in a wrong match_template(image, template).
+
+    Inputs:
+    - actual: the array the student returned
+    - image: (H, W); template: (KH, KW), no larger than the image
+    Returns a sentence, or None when no known mistake fits: the size wrong (height and width
+    swapped, off by one, 'same' size), divided by the template's norm only or by the window's
+    only, not divided at all, the template flipped.
+    """
+    if not isinstance(actual, np.ndarray) or not np.issubdtype(actual.dtype, np.number):
+        return None
+    image, template = np.asarray(image, float), np.asarray(template, float)
+    if template.shape[0] > image.shape[0] or template.shape[1] > image.shape[1]:
+        return None
+    named = _size_mistake(actual, image, template)
+    if named:
+        return named
+    dots = _valid(image, template)
+    t_norm, w_norms = np.linalg.norm(template), _window_norms(image, template)
+    right = _divide(dots, w_norms * t_norm)
+    flipped = _divide(_valid(image, template[::-1, ::-1]), w_norms * t_norm)
+    return _all_mistakes(actual, right, [
+        (dots / t_norm if t_norm else None,
+         "Each value is divided by the template's norm only: the cosine similarity divides by "
+         "both lengths, the window's and the template's, so that a bright window does not "
+         "score higher than a dim one of the same pattern."),
+        (_divide(dots, w_norms),
+         "Each value is divided by the window's norm only: the cosine similarity divides by "
+         "both lengths, the window's and the template's."),
+        (dots,
+         "Your values are plain dot products, as in correlate2d_valid: divide each one by the "
+         "lengths of the window and of the template (the cosine similarity), so that the "
+         "values lie between -1 and 1."),
+        (_divide(dots, w_norms ** 2 * t_norm ** 2),
+         "Each value is divided by the squared lengths: the cosine similarity divides by the "
+         "lengths themselves, |a| |b|, the square roots of the sums of squares."),
+        (flipped,
+         "The template is flipped: compare each window with the template as it is, without "
+         "turning it round."),
+    ])
+
+
+def pad_image_mistake(actual, image, pad):
+    """Name the mistake in a wrong pad_image(image, pad).
+
+    Inputs:
+    - actual: the array the student returned
+    - image: (H, W); pad: an int, 0 or more
+    Returns a sentence, or None when no known mistake fits: height and width swapped, the size
+    grown by pad instead of 2*pad (padding on one side, or pad split between the sides), the
+    image in a corner instead of the middle.
+    """
+    if not isinstance(actual, np.ndarray) or not np.issubdtype(actual.dtype, np.number):
+        return None
+    image = np.asarray(image, float)
+    (H, W), p = image.shape, int(pad)
+    right = np.zeros((H + 2 * p, W + 2 * p))
+    right[p:p + H, p:p + W] = image
+    if actual.ndim != 2 or _matches(actual, right):
+        return None
+    if actual.shape == (W + 2 * p, H + 2 * p) and H != W:
+        return ("Height and width are swapped: the padded image has H + 2*pad rows and "
+                "W + 2*pad columns. Axis 0 is the height, axis 1 the width.")
+    if p and actual.shape == (H + p, W + p):
+        return ("The size grew by pad instead of 2*pad in each direction: pad is the number of "
+                "zeros on each side, above and below, left and right.")
+    corners = []
+    for top, left in ((0, 0), (2 * p, 2 * p)):
+        corner = np.zeros_like(right)
+        corner[top:top + H, left:left + W] = image
+        corners.append((corner if p else None,
+                        "The image is not in the middle: it sits in a corner of the padded "
+                        "array. Leave pad rows of zeros above it and pad columns to its left."))
+    return _all_mistakes(actual, right, corners)

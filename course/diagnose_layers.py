@@ -6,11 +6,15 @@ The layers work on batches, as in CS231n:
 - pool_param = {"pool_height", "pool_width", "stride"}; pooling's out is (N, C, H_out, W_out)
   with H_out = (H - pool_height) // stride + 1.
 
-Each public function takes what the student returned and the inputs it was given, and returns
-one sentence naming the mistake (or None when no known mistake fits), for the `diagnose`
+Each `..._mistake` function takes what the student returned and the inputs it was given, and
+returns one sentence naming the mistake (or None when no known mistake fits), for the `diagnose`
 argument of `course.checks.check_array`. The right answer and each wrong answer are computed
-with PyTorch in float64; a wrong answer is named only when the student's array equals it (or,
-for a few wrong sizes, when the shape alone tells the story).
+with PyTorch in float64 or by hand; a wrong answer is named only when the student's array equals
+it (or, for a few wrong sizes, when the shape alone tells the story). When two mistakes give the
+same array on the inputs of a test, both are named.
+
+Also here: the layouts of notebook 02 (`layout_mistake`, `bgr_to_rgb_mistake`, `im2col_mistake`)
+and `failing_case_problem`, which judges the test cases of 03's "spot the bugs".
 """
 import itertools
 
@@ -20,7 +24,8 @@ import torch.nn.functional as tnf
 
 __all__ = [
     "conv_forward_mistake", "conv_backward_mistake", "max_pool_backward_mistake",
-    "pool_forward_mistake",
+    "pool_forward_mistake", "avg_pool_backward_mistake", "layout_mistake", "bgr_to_rgb_mistake",
+    "im2col_mistake", "failing_case_problem",
 ]
 
 
@@ -54,17 +59,32 @@ def _swap_hw(array):
     return None if array is None else np.ascontiguousarray(array.swapaxes(-1, -2))
 
 
+def _named(sentences):
+    """One sentence for the mistakes that fit: None, the one, or all of them (same answer)."""
+    unique = list(dict.fromkeys(sentences))
+    if not unique:
+        return None
+    if len(unique) == 1:
+        return unique[0]
+    count = "Two" if len(unique) == 2 else "Several"
+    return (f"{count} known mistakes give exactly this answer here. Either: "
+            + " Or: ".join(unique))
+
+
 def _first_match(actual, right, wrong_answers, *inputs):
-    """Name the first mistake whose wrong answer equals `actual`.
+    """Name the mistakes whose wrong answer equals `actual`.
 
     wrong_answers: list of (function(*inputs) -> array or None, sentence). A wrong answer that
-    equals the right one for these inputs (say, a missing bias when b is 0) is skipped.
+    equals the right one for these inputs (say, a missing bias when b is 0) is skipped. When
+    the wrong answers of two different mistakes are the same array, both are named: the
+    student's answer alone cannot tell them apart.
     """
+    found = []
     for make, sentence in wrong_answers:
         candidate = make(*inputs)
         if candidate is not None and not _matches(right, candidate) and _matches(actual, candidate):
-            return sentence
-    return None
+            found.append(sentence)
+    return _named(found)
 
 
 def _swapped(name, of, shape):
@@ -161,6 +181,45 @@ _SWAPPED_SIZE = ("Height and width are swapped: out should have H_out = (H + 2*p
                  "has them the other way round. Axis 2 is the height and axis 3 the width.")
 
 
+_STRIDE_ROWS = ("The stride is missing from the row index of the window: your output has the "
+                "right size, but the window of out[n, f, i, j] starts at row i instead of row "
+                "i*stride. The columns are right.")
+_STRIDE_COLS = ("The stride is missing from the column index of the window: your output has the "
+                "right size, but the window of out[n, f, i, j] starts at column j instead of "
+                "column j*stride. The rows are right.")
+_STRIDE_BOTH = ("The stride is missing from the window index: your output has the right size, "
+                "but the window of out[n, f, i, j] starts at row i and column j, as with stride "
+                "1. With stride S it starts at row i*S and column j*S.")
+_RESHAPED_OUT = ("The output was reshaped where it needed a transpose: the values are right but "
+                 "sit in the wrong places. reshape keeps the order of the values in memory and "
+                 "only cuts it up anew; to bring the filter axis to position 1, move the axes "
+                 "with transpose first.")
+
+
+def _strided_rows_cols(full, size, s, rows, cols):
+    """Positions (i*rs, j*cs) of a stride-1 result `full`, rs = 1 when `rows` lacks the stride."""
+    if full is None or s == 1:
+        return None
+    rs, cs = (1 if rows else s), (1 if cols else s)
+    part = full[:, :, ::rs, ::cs][:, :, :size[0], :size[1]]
+    return part if part.shape[2:] == tuple(size) else None
+
+
+def _stride_left_out(rows, cols):
+    """Wrong answer: the stride left out of the row and/or column index, right output size."""
+    def make(x, w, b, s, p):
+        return _strided_rows_cols(_conv(x, w, b, 1, p), _conv_size(x, w, s, 2 * p), s, rows, cols)
+    return make
+
+
+def _reshaped_from(order):
+    """Wrong answer: the right values laid out in `order` in memory, then reshaped to NCHW."""
+    def make(x, w, b, s, p):
+        right = _conv(x, w, b, s, p)
+        return np.ascontiguousarray(right.transpose(order)).reshape(right.shape)
+    return make
+
+
 def _one_side(top, bottom, left, right):
     """Wrong answer: x padded unevenly by (top, bottom, left, right) times pad, then pad 0."""
     def make(x, w, b, s, p):
@@ -191,6 +250,11 @@ _CONV_FORWARD_MISTAKES = [
     (_one_side(2, 0, 2, 0), _ONE_SIDE),     # x_pad[:, :, 2*p:, 2*p:] = x
     (_one_side(0, 2, 0, 2), _ONE_SIDE),     # x_pad[:, :, :H, :W] = x
     (lambda x, w, b, s, p: _conv(x, w, b, 1, p) if s > 1 else None, _NO_STRIDE),
+    (_stride_left_out(True, True), _STRIDE_BOTH),
+    (_stride_left_out(True, False), _STRIDE_ROWS),
+    (_stride_left_out(False, True), _STRIDE_COLS),
+    (_reshaped_from((0, 2, 3, 1)), _RESHAPED_OUT),    # (N, H_out, W_out, F) reshaped
+    (_reshaped_from((1, 0, 2, 3)), _RESHAPED_OUT),    # (F, N, H_out, W_out) reshaped
 ]
 
 
@@ -229,12 +293,13 @@ def conv_forward_mistake(out, x, w, b, conv_param):
 
     Order: height and width swapped in the shape; then wrong answers recognised by their values,
     whatever their shape (flipped kernel, bias mistakes, swapped rows and columns, the + 1
-    forgotten, padding missing or on one side, stride ignored); then the shape alone (C
-    channels, image and filter axes swapped, off by one, one-sided or missing padding, stride
-    ignored). Two wrong answers can be the same array: padding on the top and left only, when
-    it makes the output one row and column short, equals the output without its last row and
-    column, and is named "off by one"; zeros on the bottom and right that no window reads
-    leave the output of pad = 0, named "padding is missing".
+    forgotten, padding missing or on one side, stride ignored or left out of the row or column
+    index of the window, the output reshaped where it needed a transpose); then the shape alone
+    (C channels, image and filter axes swapped, off by one, one-sided or missing padding, stride
+    ignored). Two wrong answers can be the same array, and then both are named: padding on the
+    top and left only, when it makes the output one row and column short, equals the output
+    without its last row and column ("off by one"); zeros on the bottom and right that no
+    window reads leave the output of pad = 0 ("padding is missing").
     """
     out = _numbers(out)
     if out is None:
@@ -280,6 +345,94 @@ _DX_FLIPPED = ("dx was computed with the kernel flipped: each output value sends
                "round as in the forward pass.")
 
 
+_BACK_STRIDE_ROWS = ("The stride is missing from the row index of the window in the backward "
+                     "pass: the window of output (i, j) starts at row i*stride of x_pad, as in "
+                     "the forward pass, not at row i. The columns are right.")
+_BACK_STRIDE_COLS = ("The stride is missing from the column index of the window in the backward "
+                     "pass: the window of output (i, j) starts at column j*stride of x_pad, as in "
+                     "the forward pass, not at column j. The rows are right.")
+_BACK_STRIDE_BOTH = ("The stride is missing from the window index in the backward pass: the "
+                     "window of output (i, j) starts at row i*stride and column j*stride of "
+                     "x_pad, as in the forward pass, not at row i and column j.")
+_DX_OVERWRITE = ("dx is assigned with = where it must be added up: an input value is read by "
+                 "several windows (and by every filter), and each of them sends it a share of "
+                 "the gradient. With = only the last share is kept; add with += instead.")
+_DX_FROM_X = ("dx was built from the input windows: each window gets dout[n, f, i, j] times the "
+              "weights it was multiplied by in the forward pass, w[f]. The input windows of x_pad "
+              "belong in dw.")
+_DX_CUT_ONE_SIDE = ("dx is cut out of dx_pad on one side: the padding was added on all four "
+                    "sides, so dx is the middle of dx_pad, pad rows and columns in from every "
+                    "edge.")
+_DX_CUT_SIZE = ("dx is pad rows and columns off the shape of x: dx_pad has pad extra rows and "
+                "columns on every side, so cut pad off the top and the bottom, the left and the "
+                "right, and dx has the shape of x, (N, C, H, W).")
+_DOUT_RESHAPED = ("dout was reshaped where it needed a transpose: reshape keeps dout's memory "
+                  "order (n, f, i, j) and only cuts it up anew, so values of different images "
+                  "and filters get mixed. Move the filter axis with transpose first, then reshape.")
+
+
+def _backward_by_hand(x, w, s, p, dout, steps=None, write="add", use="w"):
+    """dx and dw of sum(out * dout), computed window by window, with switches for mistakes.
+
+    Inputs:
+    - steps: (row_step, col_step): window (i, j) starts at row i*row_step and column
+      j*col_step of x_pad (default: the stride, which is right)
+    - write: "add" (right); "filter" (dx_pad[n, :, window] = dout[n, f, i, j] * w[f], loops
+      over n, f, i, j); "window" (dx_pad[:, :, window] = the sum over filters, loops over i, j);
+      "offset" (the vectorised pass's loop over kernel offsets (k, l), with =)
+    - use: "w" (right) or "x" (dx built from the windows of x_pad)
+    Returns dx (N, C, H, W), dw (F, C, HH, WW); None when a window leaves x_pad.
+    """
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    H_out, W_out = dout.shape[2:]
+    rs, cs = steps if steps is not None else (s, s)
+    x_pad = _padded(x, p, p, p, p)
+    if rs * (H_out - 1) + HH > x_pad.shape[2] or cs * (W_out - 1) + WW > x_pad.shape[3]:
+        return None
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    if write == "offset":
+        dcols = np.einsum("fckl,nfij->ncklij", w, dout)
+        for k, l in np.ndindex(HH, WW):
+            dx_pad[:, :, k:k + rs * H_out:rs, l:l + cs * W_out:cs] = dcols[:, :, k, l]
+    for i, j in np.ndindex(H_out, W_out):
+        rows, cols = slice(i * rs, i * rs + HH), slice(j * cs, j * cs + WW)
+        window, d = x_pad[:, :, rows, cols], dout[:, :, i, j]
+        dw += np.einsum("nf,nckl->fckl", d, window)
+        if write == "offset":
+            continue
+        if write == "filter":
+            for f in range(F):
+                dx_pad[:, :, rows, cols] = d[:, f, None, None, None] * w[f]
+            continue
+        sent = (np.einsum("nf,fckl->nckl", d, w) if use == "w"
+                else d.sum(axis=1)[:, None, None, None] * window)
+        if write == "window":
+            dx_pad[:, :, rows, cols] = sent
+        else:
+            dx_pad[:, :, rows, cols] += sent
+    return dx_pad[:, :, p:p + H, p:p + W], dw
+
+
+def _scrambled_douts(dout):
+    """dout as a backward pass sees it when a reshape stands where a transpose belongs.
+
+    (dout.reshape(F, -1) for the filter-first matrix, dout.reshape(-1, F) for the one row per
+    position matrix), each put back in (N, F, H_out, W_out) order.
+    """
+    N, F, H_out, W_out = dout.shape
+    return [np.ascontiguousarray(dout.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)),
+            np.ascontiguousarray(dout.reshape(N, H_out, W_out, F).transpose(0, 3, 1, 2))]
+
+
+_STEPS = [((1, 1), _BACK_STRIDE_BOTH), ((1, None), _BACK_STRIDE_ROWS),
+          ((None, 1), _BACK_STRIDE_COLS)]
+
+
+def _steps(s, rows_cols):
+    return tuple(s if step is None else step for step in rows_cols)
+
+
 def _per_image_dw(x, w, b, s, p, dout):
     """dw of each image alone: (N, F, C, HH, WW)."""
     return np.stack([_conv_grads(x[n:n + 1], w, b, s, p, dout[n:n + 1])[1]
@@ -300,6 +453,10 @@ def _dw_mistake(dw, right, x, w, b, s, p, dout):
         (lambda: right / N, _DW_MEAN),
         (lambda: _swap_hw(right), _swapped("dw", "w", "(F, C, HH, WW)")),
         (lambda: right[:, :, ::-1, ::-1], _DW_FLIPPED),
+        *[(lambda steps=steps: _second(_backward_by_hand(x, w, s, p, dout, _steps(s, steps))),
+           sentence) for steps, sentence in (_STEPS if s > 1 else [])],
+        *[(lambda d=d: _conv_grads(x, w, b, s, p, d)[1], _DOUT_RESHAPED)
+          for d in _scrambled_douts(dout)],
     ])
 
 
@@ -312,6 +469,7 @@ def _db_mistake(db, right, x, w, b, s, p, dout):
         (lambda: right / dout.shape[0], _DB_MEAN),
         (lambda: dout[0].sum(axis=(1, 2)), _DB_ONE_IMAGE),
         (lambda: dout[-1].sum(axis=(1, 2)), _DB_ONE_IMAGE),
+        *[(lambda d=d: d.sum(axis=(0, 2, 3)), _DOUT_RESHAPED) for d in _scrambled_douts(dout)],
     ])
 
 
@@ -323,10 +481,41 @@ def _dx_mistake(dx, right, x, w, b, s, p, dout):
         return _DX_EMPTY
     if dx.shape == (N, C, W, H) and H != W:
         return _swapped("dx", "x", "(N, C, H, W)")
+    if p and dx.shape in ((N, C, H - p, W - p), (N, C, H + p, W + p)):
+        return _DX_CUT_SIZE
+    # the gradient with respect to the padded input, zeros included
+    dx_pad = _conv_grads(_padded(x, p, p, p, p), w, b, s, 0, dout)[0] if p else None
+    by_hand = lambda **switches: _first(_backward_by_hand(x, w, s, p, dout, **switches))
     return _first_match(dx, right, [
         (lambda: _swap_hw(right), _swapped("dx", "x", "(N, C, H, W)")),
         (lambda: _conv_grads(x, w[:, :, ::-1, ::-1], b, s, p, dout)[0], _DX_FLIPPED),
+        *[(lambda steps=steps: by_hand(steps=_steps(s, steps)), sentence)
+          for steps, sentence in (_STEPS if s > 1 else [])],
+        (lambda: by_hand(write="filter"), _DX_OVERWRITE),
+        (lambda: by_hand(write="window"), _DX_OVERWRITE),
+        (lambda: by_hand(write="offset"), _DX_OVERWRITE),
+        (lambda: by_hand(use="x"), _DX_FROM_X),
+        (lambda: _dx_cut(dx_pad, x, 0, 0), _DX_CUT_ONE_SIDE),
+        (lambda: _dx_cut(dx_pad, x, 2 * p, 2 * p), _DX_CUT_ONE_SIDE),
+        *[(lambda d=d: _conv_grads(x, w, b, s, p, d)[0], _DOUT_RESHAPED)
+          for d in _scrambled_douts(dout)],
     ])
+
+
+def _first(pair):
+    return None if pair is None else pair[0]
+
+
+def _second(pair):
+    return None if pair is None else pair[1]
+
+
+def _dx_cut(dx_pad, x, top, left):
+    """dx_pad (None when pad is 0) cut at rows top:top + H and columns left:left + W."""
+    if dx_pad is None:
+        return None
+    H, W = x.shape[2:]
+    return dx_pad[:, :, top:top + H, left:left + W]
 
 
 def conv_backward_mistake(dx, dw, db, x, w, b, conv_param, dout):
@@ -338,8 +527,13 @@ def conv_backward_mistake(dx, dw, db, x, w, b, conv_param, dout):
     - dout: (N, F, H_out, W_out), the upstream gradient
     Returns a sentence, or None when all three are right or no known mistake fits.
 
-    dw is examined first, then db, then dx; the first known mistake found is named. An array
-    that is not an array of numbers is passed over.
+    dw is examined first, then db, then dx; the first of the three with a known mistake is
+    named. Known mistakes: dw per image, of one image or a mean, flipped, swapped, the stride left
+    out of the window index, dout reshaped where a transpose belongs; db over the wrong axes, a
+    mean or one image, from a reshaped dout; dx still padded, empty (pad:-pad with pad 0), cut on
+    one side, swapped, flipped, the stride left out, assigned with = where windows overlap,
+    built from x instead of w, from a reshaped dout. An array that is not an array of numbers
+    is passed over.
     """
     x, w, b, dout = _floats(x, w, b, dout)
     s, p = int(conv_param["stride"]), int(conv_param["pad"])
@@ -398,7 +592,7 @@ def _window_picks(windows, rule):
     return np.eye(ph * pw)[k].reshape(windows.shape)
 
 
-def _max_pool_route(x, ph, pw, stride, dout, rule="first", write="add"):
+def _max_pool_route(x, ph, pw, stride, dout, rule="first", write="add", steps=None):
     """Send dout back through max pooling by hand.
 
     Inputs:
@@ -406,11 +600,14 @@ def _max_pool_route(x, ph, pw, stride, dout, rule="first", write="add"):
     - rule: which cells of a window get dout (see _window_picks)
     - write: "add" (dx += ..., right), "cell" (dx[cell] = ..., overwrites where windows
       overlap) or "window" (dx[window] = mask * dout, which also writes the zeros)
+    - steps: (row_step, col_step): window (i, j) starts at row i*row_step and column
+      j*col_step (default: the stride, which is right)
     Returns dx (N, C, H, W).
     """
+    rs, cs = steps if steps is not None else (stride, stride)
     dx = np.zeros_like(x)
     for i, j in np.ndindex(*dout.shape[2:]):
-        rows, cols = slice(i * stride, i * stride + ph), slice(j * stride, j * stride + pw)
+        rows, cols = slice(i * rs, i * rs + ph), slice(j * cs, j * cs + pw)
         picks = _window_picks(x[:, :, rows, cols], rule)
         sent = picks * dout[:, :, i:i + 1, j:j + 1]
         if write == "add":
@@ -443,6 +640,18 @@ _POOL_TRANSPOSED = ("The gradient went to the wrong cell: the row and column of 
 _POOL_OVERWRITE = ("Where windows overlap, a cell can get gradient from several windows, and "
                    "assigning with = keeps only the last. Add with dx[...] += ... instead.")
 
+_POOL_BACK_STRIDE_ROWS = ("The stride is missing from the row index of the window: window (i, j) "
+                          "starts at row i*stride of x, as in the forward pass, not at row i. "
+                          "The columns are right.")
+_POOL_BACK_STRIDE_COLS = ("The stride is missing from the column index of the window: window "
+                          "(i, j) starts at column j*stride of x, as in the forward pass, not at "
+                          "column j. The rows are right.")
+_POOL_BACK_STRIDE_BOTH = ("The stride is missing from the window index: window (i, j) starts at "
+                          "row i*stride and column j*stride of x, as in the forward pass, not at "
+                          "row i and column j.")
+_POOL_BACK_STEPS = [((1, 1), _POOL_BACK_STRIDE_BOTH), ((1, None), _POOL_BACK_STRIDE_ROWS),
+                    ((None, 1), _POOL_BACK_STRIDE_COLS)]
+
 _MAX_POOL_BACKWARD_MISTAKES = [
     (lambda x, ph, pw, s, d: _max_pool_route(x, ph, pw, s, d, "every"), _POOL_EVERY),
     (lambda x, ph, pw, s, d: _max_pool_route(x, ph, pw, s, d, "mean"), _POOL_MEAN),
@@ -455,6 +664,9 @@ _MAX_POOL_BACKWARD_MISTAKES = [
     (lambda x, ph, pw, s, d: _max_pool_route(x, ph, pw, s, d, write="window"), _POOL_OVERWRITE),
     (lambda x, ph, pw, s, d: _swap_hw(_max_pool_route(x, ph, pw, s, d)),
      _swapped("dx", "x", "(N, C, H, W)")),
+    *[(lambda x, ph, pw, s, d, steps=steps: (
+        _max_pool_route(x, ph, pw, s, d, steps=_steps(s, steps)) if s > 1 else None), sentence)
+      for steps, sentence in _POOL_BACK_STEPS],
 ]
 
 
@@ -510,6 +722,23 @@ _POOL_NO_STRIDE = ("The stride is ignored: your output has every window position
                    "stride 1. The window of out[n, c, i, j] starts at row i*stride and column "
                    "j*stride.")
 
+_POOL_STRIDE_ROWS = ("The stride is missing from the row index of the window: your output has "
+                     "the right size, but the window of out[n, c, i, j] starts at row i instead "
+                     "of row i*stride. The columns are right.")
+_POOL_STRIDE_COLS = ("The stride is missing from the column index of the window: your output has "
+                     "the right size, but the window of out[n, c, i, j] starts at column j "
+                     "instead of column j*stride. The rows are right.")
+_POOL_STRIDE_BOTH = ("The stride is missing from the window index: your output has the right "
+                     "size, but the window of out[n, c, i, j] starts at row i and column j, as "
+                     "with stride 1. With stride S it starts at row i*S and column j*S.")
+_POOL_STRIDE_LEFT_OUT = [(True, True, _POOL_STRIDE_BOTH), (True, False, _POOL_STRIDE_ROWS),
+                         (False, True, _POOL_STRIDE_COLS)]
+
+
+def _pool_size(x, ph, pw, s):
+    return (x.shape[2] - ph) // s + 1, (x.shape[3] - pw) // s + 1
+
+
 _POOL_FORWARD_MISTAKES = {
     "max": [(lambda x, ph, pw, s: _pool(x, ph, pw, s, "avg"), _POOL_AVG_NOT_MAX)],
     "avg": [(lambda x, ph, pw, s: _pool(x, ph, pw, s, "max"), _POOL_MAX_NOT_AVG),
@@ -517,13 +746,32 @@ _POOL_FORWARD_MISTAKES = {
 }
 
 
+def _pool_windows_swapped(x, ph, pw, s, mode):
+    """Wrong answer: the right number of windows, each pw rows by ph columns (cut short by
+    NumPy's slicing where it leaves x), as from x[:, :, i*s:i*s + pw, j*s:j*s + ph]."""
+    if ph == pw:
+        return None
+    H_out, W_out = _pool_size(x, ph, pw, s)
+    out = np.zeros((*x.shape[:2], H_out, W_out))
+    for i, j in np.ndindex(H_out, W_out):
+        window = x[:, :, i * s:i * s + pw, j * s:j * s + ph]
+        if window.size == 0:
+            return None
+        out[:, :, i, j] = window.max(axis=(2, 3)) if mode == "max" else window.mean(axis=(2, 3))
+    return out
+
+
 def _pool_shape_mistakes(mode):
     """Wrong answers shared by both modes: swapped windows, transposed output, no stride."""
     return [
         (lambda x, ph, pw, s: _pool(x, pw, ph, s, mode) if ph != pw else None,
          _POOL_WINDOW_SWAPPED),
+        (lambda x, ph, pw, s: _pool_windows_swapped(x, ph, pw, s, mode), _POOL_WINDOW_SWAPPED),
         (lambda x, ph, pw, s: _swap_hw(_pool(x, ph, pw, s, mode)), _POOL_TRANSPOSED_OUT),
         (lambda x, ph, pw, s: _pool(x, ph, pw, 1, mode) if s > 1 else None, _POOL_NO_STRIDE),
+        *[(lambda x, ph, pw, s, rows=rows, cols=cols: _strided_rows_cols(
+            _pool(x, ph, pw, 1, mode), _pool_size(x, ph, pw, s), s, rows, cols), sentence)
+          for rows, cols, sentence in _POOL_STRIDE_LEFT_OUT],
     ]
 
 
@@ -539,7 +787,8 @@ def pool_forward_mistake(out, x, pool_param, mode="max"):
 
     Order: height and width swapped in the shape; then wrong answers recognised by their values
     (the other pooling, a sum not divided, windows pool_width by pool_height, the output
-    transposed, stride ignored); then the shape alone (off by one, stride ignored).
+    transposed, stride ignored or left out of the row or column index of the window); then the
+    shape alone (off by one, stride ignored).
     """
     if mode not in _POOL_FORWARD_MISTAKES:
         raise ValueError(f"mode must be 'max' or 'avg', not {mode!r}.")
@@ -566,3 +815,374 @@ def pool_forward_mistake(out, x, pool_param, mode="max"):
     if s > 1 and got == ((x.shape[2] - ph) + 1, (x.shape[3] - pw) + 1):
         return _POOL_NO_STRIDE
     return None
+
+
+_AVG_NOT_DIVIDED = ("The gradient was not divided by the window size: each of the pool_height * "
+                    "pool_width cells of a window gets dout[n, c, i, j] / (pool_height * "
+                    "pool_width).")
+_AVG_MAX_ROUTE = ("The gradient went to the maximum of each window only: that is max pooling's "
+                  "backward pass. Average pooling shares dout[n, c, i, j] equally among all "
+                  "cells of the window.")
+_AVG_OVERWRITE = ("Where windows overlap, a cell gets gradient from several windows, and "
+                  "assigning with = keeps only the last. Add with dx[...] += ... instead.")
+
+
+def avg_pool_backward_mistake(dx, x, pool_param, dout):
+    """Name the mistake in a wrong average-pooling backward pass.
+
+    Inputs:
+    - dx: what the student returned, meant to be (N, C, H, W)
+    - x: (N, C, H, W), the input of the forward pass
+    - pool_param: {"pool_height", "pool_width", "stride"}
+    - dout: (N, C, H_out, W_out), the upstream gradient
+    Returns a sentence, or None when dx is right, is not an array of numbers, or fits no
+    known mistake (not divided, sent to the maximum only, = instead of +=, stride left out of
+    the window index, height and width swapped).
+    """
+    dx = _numbers(dx)
+    if dx is None:
+        return None
+    x, dout = _floats(x, dout)
+    ph, pw, s = _pool_args(pool_param)
+    right = _max_pool_route(x, ph, pw, s, dout, "mean")
+    if _matches(dx, right):
+        return None
+    N, C, H, W = x.shape
+    if dx.shape == (N, C, W, H) and H != W:
+        return _swapped("dx", "x", "(N, C, H, W)")
+    return _first_match(dx, right, [
+        (lambda: _max_pool_route(x, ph, pw, s, dout, "every"), _AVG_NOT_DIVIDED),
+        (lambda: _max_pool_route(x, ph, pw, s, dout, "first"), _AVG_MAX_ROUTE),
+        (lambda: _max_pool_route(x, ph, pw, s, dout, "mean", write="window"), _AVG_OVERWRITE),
+        (lambda: _swap_hw(right), _swapped("dx", "x", "(N, C, H, W)")),
+        *[(lambda steps=steps: (_max_pool_route(x, ph, pw, s, dout, "mean", steps=_steps(s, steps))
+                                if s > 1 else None), sentence)
+          for steps, sentence in _POOL_BACK_STEPS],
+    ])
+
+
+# ------------------------------------------------------------------- layouts and colours
+
+_LAYOUT_RESHAPED = ("You reshaped where a transpose is needed: the shape is right but the values "
+                    "are scrambled. reshape keeps the order of the values in memory and only "
+                    "cuts it up anew; moving the channel axis needs transpose, which says where "
+                    "each axis goes.")
+_LAYOUT_HW = ("Height and width are swapped: the channel axis moved, but H and W came out in the "
+              "wrong order. List the new order of all four axes, by their positions in x, "
+              "and keep height before width.")
+_LAYOUT_INVERSE = ("You used the other function's order of axes: transpose(order) puts axis "
+                   "order[k] of x at position k, so the order that undoes a permutation is not "
+                   "the same permutation. Write down where N, C, H and W end up.")
+
+
+def layout_mistake(got, x, to):
+    """Name the mistake in a wrong change of layout.
+
+    Inputs:
+    - got: what the student returned
+    - x: the input, (N, C, H, W) when to == "last", (N, H, W, C) when to == "first"
+    - to: "last" (to_channels_last) or "first" (to_channels_first)
+    Returns a sentence, or None when got is right, is not an array of numbers, or fits no
+    known mistake (reshape instead of transpose, H and W swapped, the other function's order).
+    Raises ValueError for another `to`.
+    """
+    orders = {"last": ((0, 2, 3, 1), (0, 3, 1, 2)), "first": ((0, 3, 1, 2), (0, 2, 3, 1))}
+    if to not in orders:
+        raise ValueError(f"to must be 'last' or 'first', not {to!r}.")
+    got = _numbers(got)
+    if got is None or np.ndim(x) != 4:
+        return None
+    x = np.asarray(x)
+    order, inverse = orders[to]
+    right = x.transpose(order)
+    if _matches(got, right):
+        return None
+    hw_swapped = (0, 3, 2, 1)       # (N, W, H, C) from NCHW, (N, C, W, H) from NHWC
+    if got.shape == x.transpose(hw_swapped).shape and got.shape != right.shape:
+        return _LAYOUT_HW
+    return _first_match(got, right, [
+        (lambda: x.reshape(right.shape), _LAYOUT_RESHAPED),
+        (lambda: x.transpose(hw_swapped), _LAYOUT_HW),
+        (lambda: x.transpose(inverse), _LAYOUT_INVERSE),
+    ])
+
+
+_BGR_SAME = ("The image came back unchanged: B and R must trade places, on the colour axis "
+             "(the last one).")
+_BGR_ROWS = ("You flipped the wrong axis: the rows (axis 0), which turns the picture upside "
+             "down. The colours are on the last axis, axis 2; reverse that one only.")
+_BGR_COLS = ("You flipped the wrong axis: the columns (axis 1), which mirrors the picture left "
+             "to right. The colours are on the last axis, axis 2; reverse that one only.")
+_BGR_ALL = ("You flipped every axis: the picture is turned round as well as recoloured. "
+            "Reverse the colour axis (the last one) only.")
+
+
+def bgr_to_rgb_mistake(got, image):
+    """Name the mistake in a wrong bgr_to_rgb(image), image (H, W, 3).
+
+    Returns a sentence, or None when got is right, is not an array of numbers, or fits no known
+    mistake (unchanged, rows or columns flipped instead of the colours, every axis flipped).
+    """
+    got = _numbers(got)
+    image = np.asarray(image)
+    if got is None or image.ndim != 3:
+        return None
+    right = image[:, :, ::-1]
+    if _matches(got, right):
+        return None
+    return _first_match(got, right, [
+        (lambda: image, _BGR_SAME),
+        (lambda: image[::-1], _BGR_ROWS),
+        (lambda: image[:, ::-1], _BGR_COLS),
+        (lambda: image[::-1, ::-1, ::-1], _BGR_ALL),
+    ])
+
+
+# --------------------------------------------------------------------------------- im2col
+
+_AXES = {"n": "image n", "i": "output row i", "j": "output column j",
+         "c": "channel c", "k": "kernel row k", "l": "kernel column l"}
+
+
+def _im2col_windows(x, HH, WW, s, p, steps=None):
+    """Windows (N, C, H_out, W_out, HH, WW) of x padded by p; window (i, j) starts at row
+    i*row_step and column j*col_step (default: the stride). None when they do not fit."""
+    x_pad = _padded(x, p, p, p, p)
+    (H_out, W_out) = ((x_pad.shape[2] - HH) // s + 1, (x_pad.shape[3] - WW) // s + 1)
+    if H_out < 1 or W_out < 1:
+        return None
+    rs, cs = steps if steps is not None else (s, s)
+    if rs * (H_out - 1) + HH > x_pad.shape[2] or cs * (W_out - 1) + WW > x_pad.shape[3]:
+        return None
+    out = np.empty((*x.shape[:2], H_out, W_out, HH, WW))
+    for i, j in np.ndindex(H_out, W_out):
+        out[:, :, i, j] = x_pad[:, :, i * rs:i * rs + HH, j * cs:j * cs + WW]
+    return out
+
+
+def _as_cols(windows, rows="nij", columns="ckl"):
+    """The windows as an im2col matrix, rows in `rows` order and columns in `columns` order."""
+    if windows is None:
+        return None
+    axes = dict(zip("ncijkl", range(6)))
+    order = [axes[a] for a in rows + columns]
+    stacked = windows.transpose(order)
+    size = int(np.prod(stacked.shape[:3]))
+    return stacked.reshape(size, -1)
+
+
+def _order(letters):
+    return "(" + ", ".join(letters) + ")"
+
+
+def _im2col_order_mistakes():
+    """(rows, columns, sentence) for every other order of the rows or of the columns."""
+    import itertools
+    found = []
+    for columns in ("".join(p) for p in itertools.permutations("ckl")):
+        if columns != "ckl":
+            found.append(("nij", columns,
+                          f"The columns are in the wrong order: each row of yours holds its "
+                          f"window's values in {_order(columns)} order, but the columns must "
+                          "follow (c, k, l), the order of w[f].ravel(), so that one matrix "
+                          "product multiplies each value by its weight."))
+    for rows in ("".join(p) for p in itertools.permutations("nij")):
+        if rows != "nij":
+            found.append((rows, "ckl",
+                          f"The rows are in the wrong order: yours go through the windows in "
+                          f"{_order(rows)} order, but row (n*H_out + i)*W_out + j must hold the "
+                          "window of image n at output position (i, j), that is (n, i, j) "
+                          "order."))
+    return found
+
+
+_IM2COL_RESHAPED = ("You reshaped where a transpose is needed: your matrix holds the right "
+                    "numbers, but not one window per row. reshape keeps the order of the values "
+                    "in memory and only cuts it into rows anew. Bring the axes into the order "
+                    "(n, i, j, c, k, l) with transpose first, then reshape.")
+_IM2COL_TRANSPOSED = ("Rows and columns are exchanged: yours has one column per window. im2col "
+                      "returns one row per window, (N*H_out*W_out, C*HH*WW).")
+_IM2COL_NO_PAD = ("The padding is missing: your windows are those of x without its border of "
+                  "zeros. Pad x with pad zeros on every side of the two spatial axes first.")
+_IM2COL_NO_STRIDE = ("The stride is ignored: you have a row for every window position, as with "
+                     "stride 1. The window of output position (i, j) starts at row i*stride and "
+                     "column j*stride.")
+_IM2COL_ROWS_NO_PAD = ("You have as many rows as there are windows without padding: count the "
+                       "window positions of the padded input, H_out = (H + 2*pad - HH) // stride "
+                       "+ 1 (and the same for W_out), and cut the windows out of the padded x.")
+_IM2COL_ROWS_NO_STRIDE = ("You have as many rows as there are windows with stride 1: with stride S "
+                          "only every S-th window position counts, H_out = (H + 2*pad - HH) // "
+                          "stride + 1 (and the same for W_out).")
+_IM2COL_STRIDE_ROWS = ("The stride is missing from the row index of the window: the window of "
+                       "output position (i, j) starts at row i*stride, not at row i.")
+_IM2COL_STRIDE_COLS = ("The stride is missing from the column index of the window: the window of "
+                       "output position (i, j) starts at column j*stride, not at column j.")
+_IM2COL_STRIDE_BOTH = ("The stride is missing from the window index: you have the right number "
+                       "of rows, but the window of output position (i, j) starts at row i and "
+                       "column j instead of row i*stride and column j*stride.")
+_IM2COL_KERNEL_SWAPPED = ("Height and width of the kernel are swapped: your windows are WW rows "
+                          "by HH columns. A window is HH rows (kernel height) by WW columns.")
+
+
+def im2col_mistake(cols, x, HH, WW, stride, pad):
+    """Name the mistake in a wrong im2col(x, HH, WW, stride, pad).
+
+    Inputs:
+    - cols: what the student returned, meant to be (N*H_out*W_out, C*HH*WW), row
+      (n*H_out + i)*W_out + j holding window (i, j) of image n in (c, k, l) order
+    - x: (N, C, H, W); HH, WW: kernel size; stride, pad: ints
+    Returns a sentence, or None when cols is right, is not an array of numbers, or fits no
+    known mistake: rows or columns in another order, a reshape where a transpose belongs, the
+    matrix transposed, padding missing, stride ignored or left out of the window index, kernel
+    height and width swapped.
+    """
+    cols = _numbers(cols)
+    if cols is None:
+        return None
+    (x,) = _floats(x)
+    s, p = int(stride), int(pad)
+    windows = _im2col_windows(x, HH, WW, s, p)
+    if windows is None:
+        return None
+    right = _as_cols(windows)
+    if _matches(cols, right):
+        return None
+    if cols.shape == right.shape[::-1] and right.shape[0] != right.shape[1]:
+        return _IM2COL_TRANSPOSED
+    N = x.shape[0]
+    flat = lambda array: np.ascontiguousarray(array).reshape(right.shape)
+    wrong = [(lambda r=r, c=c: _as_cols(windows, r, c), sentence)
+             for r, c, sentence in _im2col_order_mistakes()]
+    wrong += [
+        # the windows kept in sliding_window_view's order, or with the kernel offsets first
+        (lambda: flat(windows), _IM2COL_RESHAPED),
+        (lambda: flat(windows.transpose(0, 1, 4, 5, 2, 3)), _IM2COL_RESHAPED),
+        (lambda: flat(windows.transpose(0, 4, 5, 1, 2, 3)), _IM2COL_RESHAPED),
+        (lambda: flat(windows.transpose(1, 4, 5, 0, 2, 3)), _IM2COL_RESHAPED),
+        (lambda: flat(right.T), _IM2COL_RESHAPED),      # Caffe's (C*HH*WW, N*H_out*W_out)
+        (lambda: right.T, _IM2COL_TRANSPOSED),
+        (lambda: _as_cols(_im2col_windows(x, HH, WW, s, 0)) if p else None, _IM2COL_NO_PAD),
+        (lambda: _as_cols(_im2col_windows(x, HH, WW, 1, p)) if s > 1 else None,
+         _IM2COL_NO_STRIDE),
+        (lambda: _as_cols(_im2col_windows(x, HH, WW, s, p, (1, 1))) if s > 1 else None,
+         _IM2COL_STRIDE_BOTH),
+        (lambda: _as_cols(_im2col_windows(x, HH, WW, s, p, (1, s))) if s > 1 else None,
+         _IM2COL_STRIDE_ROWS),
+        (lambda: _as_cols(_im2col_windows(x, HH, WW, s, p, (s, 1))) if s > 1 else None,
+         _IM2COL_STRIDE_COLS),
+        (lambda: _as_cols(_im2col_windows(x, WW, HH, s, p)) if HH != WW else None,
+         _IM2COL_KERNEL_SWAPPED),
+    ]
+    named = _first_match(cols, right, wrong)
+    if named or cols.ndim != 2:
+        return named
+    def rows(step, padding):
+        H, W = x.shape[2:]
+        return N * ((H + 2 * padding - HH) // step + 1) * ((W + 2 * padding - WW) // step + 1)
+
+    if cols.shape[1] == right.shape[1]:
+        if p and cols.shape[0] == rows(s, 0):
+            return _IM2COL_ROWS_NO_PAD
+        if s > 1 and cols.shape[0] == rows(1, p):
+            return _IM2COL_ROWS_NO_STRIDE
+    return None
+
+
+# ------------------------------------------------------- 03's "spot the bugs" (exercise 4.1)
+
+def _im2col_backward(dout, cache, bug_a, bug_b):
+    """03's buggy_conv_backward with either of its two bugs switched on or off."""
+    x, w, b, conv_param = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    _, _, H_out, W_out = dout.shape
+    x_pad = _padded(x, pad, pad, pad, pad)
+    windows = np.lib.stride_tricks.sliding_window_view(x_pad, (HH, WW), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride][:, :, :H_out, :W_out]
+    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * H_out * W_out, -1)
+    dout_rows = dout.transpose(0, 2, 3, 1).reshape(N * H_out * W_out, F)
+    db = dout_rows.sum(axis=0)
+    dw = (dout_rows.T @ cols).reshape(w.shape)
+    positions = (N, W_out, H_out) if bug_b else (N, H_out, W_out)
+    dcols = (dout_rows @ w.reshape(F, -1)).reshape(*positions, C, HH, WW)
+    dx_pad = np.zeros_like(x_pad, dtype=float)
+    for i in range(H_out):
+        for j in range(W_out):
+            dx_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW] += dcols[:, i, j]
+    dx = dx_pad[:, :, pad:-pad, pad:-pad] if bug_a else dx_pad[:, :, pad:pad + H, pad:pad + W]
+    return dx, dw, db
+
+
+def _exposes(bug_a, bug_b, x_shape, w_shape, stride, pad):
+    """True when the backward pass with these bugs crashes or is wrong on this case."""
+    rng = np.random.default_rng(0)
+    x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
+    H_out = (x_shape[2] + 2 * pad - w_shape[2]) // stride + 1
+    W_out = (x_shape[3] + 2 * pad - w_shape[3]) // stride + 1
+    dout = rng.normal(size=(x_shape[0], w_shape[0], H_out, W_out))
+    try:
+        got = _im2col_backward(dout, (x, w, b, {"stride": stride, "pad": pad}), bug_a, bug_b)
+    except Exception:
+        return True
+    right = _conv_grads(x, w, b, stride, pad, dout)
+    return any(_numbers(g) is None or not _matches(g, r) for g, r in zip(got, right))
+
+
+def _case_problem(case):
+    """(None, the case as ints) when `case` is a valid convolution; else (sentence, None)."""
+    try:
+        x_shape, w_shape, stride, pad = case
+        x_shape, w_shape = tuple(int(v) for v in x_shape), tuple(int(v) for v in w_shape)
+        stride, pad = int(stride), int(pad)
+    except (TypeError, ValueError):
+        return ("it should return four things, (x_shape, w_shape, stride, pad), e.g. "
+                "((1, 1, 5, 5), (1, 1, 3, 3), 1, 1)."), None
+    if len(x_shape) != 4 or len(w_shape) != 4:
+        return (f"x_shape {x_shape} and w_shape {w_shape} must have four sizes each: "
+                "(N, C, H, W) and (F, C, HH, WW)."), None
+    if min(x_shape + w_shape) < 1 or max(x_shape + w_shape) > 12 or stride < 1 or pad < 0:
+        return "keep every size between 1 and 12, stride 1 or more and pad 0 or more.", None
+    if x_shape[1] != w_shape[1]:
+        return (f"x has C = {x_shape[1]} channels but w has C = {w_shape[1]}: that is not a valid "
+                "convolution (the forward pass refuses it), so it tests no backward pass. Give "
+                "x and w the same number of channels."), None
+    for axis, size, kernel in (("height", x_shape[2], w_shape[2]),
+                               ("width", x_shape[3], w_shape[3])):
+        if size + 2 * pad < kernel:
+            return (f"the kernel {axis} {kernel} is larger than the padded input {axis} "
+                    f"{size + 2 * pad}: no window fits, so this is not a valid convolution."), None
+        if (size + 2 * pad - kernel) % stride:
+            return (f"along the {axis}, ({size} + 2*{pad} - {kernel}) / {stride} + 1 is not a "
+                    "whole number: the forward pass refuses these sizes, so they test no "
+                    "backward pass. Change a size, the stride or the padding."), None
+    return None, (x_shape, w_shape, stride, pad)
+
+
+def failing_case_problem(case, bug):
+    """Why `case` does not do its job in 03's exercise 4.1 ("spot the bugs"), or None.
+
+    Inputs:
+    - case: what case_for_bug_a() or case_for_bug_b() returned, meant to be
+      (x_shape, w_shape, stride, pad)
+    - bug: "A" or "B"; bug A is the wrong line further down buggy_conv_backward, bug B the
+      wrong line above it
+    Returns None when the case is a valid convolution (same channels, every size between 1 and
+    12, a kernel that fits, a whole output size) and the backward pass with only that bug left
+    in it (the other one fixed) crashes or gives wrong gradients on it; else a sentence saying
+    what is wrong with the case. The sentence never says what either bug is. Raises ValueError
+    for another `bug`.
+    """
+    if bug not in ("A", "B"):
+        raise ValueError(f"bug must be 'A' or 'B', not {bug!r}.")
+    problem, case = _case_problem(case)
+    if problem:
+        return problem
+    other = "B" if bug == "A" else "A"
+    if _exposes(bug == "A", bug == "B", *case):
+        return None
+    if _exposes(bug == "B", bug == "A", *case):
+        return (f"it exposes bug {other}, not bug {bug}: with only bug {bug} left in the code "
+                f"(bug {other} fixed), the gradients come out right on it.")
+    return (f"with only bug {bug} left in the code (bug {other} fixed), the gradients come out "
+            f"right on it, so it does not expose bug {bug}.")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from course.checks import (CheckFailed, all_passed, call_student, check_array, check_close,
-                           check_equal, check_raises, check_shape)
+                           check_equal, check_raises, check_shape, check_that)
 
 
 def message_of(call):
@@ -149,3 +149,52 @@ def test_a_blank_exercise_is_said_in_one_sentence_and_stays_an_error():
     shell.run_cell("class StdinNotImplementedError(NotImplementedError): pass\n"
                    "raise StdinNotImplementedError('no stdin')")
     assert shown[-1][0].__name__ == "StdinNotImplementedError"   # other errors stay themselves
+
+
+def test_check_raises_with_match_wants_the_students_own_message():
+    def own_check():
+        raise ValueError("x has 3 channels but w has 2")
+    check_raises(own_check, ValueError, "f()", match="channel")
+
+    def numpy_error():
+        return np.ones((3, 2)) * np.ones((2, 2))
+    text = message_of(lambda: check_raises(numpy_error, ValueError, "f()", match="channel",
+                                           says="the channels", hint="check first"))
+    assert "raised NumPy's own ValueError: operands could not be broadcast" in text
+    assert "not from a check of yours" in text
+    assert "a message about the channels" in text and "Hint: check first" in text
+
+    def off_topic():
+        raise ValueError("something went wrong")
+    text = message_of(lambda: check_raises(off_topic, ValueError, "f()", match="channel"))
+    assert "raised ValueError: something went wrong" in text and "NumPy" not in text
+    assert "'channel'" in text            # without `says`, the pattern itself is shown
+
+
+def test_numpy_errors_that_happen_to_match_still_fail():
+    def reshape_error():
+        return np.ones(6).reshape(4, -1)
+    text = message_of(lambda: check_raises(reshape_error, ValueError, "f()", match="size|shape"))
+    assert "NumPy's own ValueError: cannot reshape" in text
+
+    def negative_size():
+        return np.zeros((2, -1))
+    text = message_of(lambda: check_raises(negative_size, ValueError, "f()", match="negative"))
+    assert "NumPy's own ValueError: negative dimensions" in text
+
+
+def test_check_raises_without_match_is_unchanged():
+    def numpy_error():
+        return np.ones((3, 2)) * np.ones((2, 2))
+    check_raises(numpy_error, ValueError, "f()")
+
+
+def test_check_that():
+    check_that(True, "case()", "never shown")
+    text = message_of(lambda: check_that(False, "case()", "it exposes no bug.", hint="look again"))
+    assert text == "case(): it exposes no bug.\n  Hint: look again"
+
+
+def test_call_student_can_add_a_hint():
+    text = message_of(lambda: call_student(lambda x: x[5], [1], what="k([1])", hint="count"))
+    assert text.startswith("k([1]): your function raised IndexError") and text.endswith("Hint: count")

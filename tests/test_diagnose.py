@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from course.diagnose import convolution_mistake, correlation_mistake
+from course.diagnose import (conv_params_mistake, convolution_mistake, correlation_mistake,
+                             match_template_mistake, pad_image_mistake)
 
 rng = np.random.default_rng(0)
 IMAGE = rng.integers(-4, 5, (5, 7)).astype(float)
@@ -54,3 +55,139 @@ def test_transposed_kernel_is_named():
 def test_unknown_mistakes_and_non_arrays_give_none():
     assert correlation_mistake(right(IMAGE, KERNEL) + 1, IMAGE, KERNEL) is None
     assert correlation_mistake([1, 2], IMAGE, KERNEL) is None
+
+
+# ----------------------------------------------------------------------- conv_params
+
+def params(got, kernel_size=(3, 5), filters=16, channels=2):
+    return conv_params_mistake(got, filters, kernel_size, channels)
+
+
+def test_conv_params_right_answer_and_non_numbers_give_none():
+    assert params(16 * (3 * 5 * 2 + 1)) is None
+    assert params(np.int64(496)) is None
+    assert params("496") is None and params(None) is None and params(True) is None
+
+
+@pytest.mark.parametrize("got", [16 * (3 * 3 * 2 + 1), 16 * (5 * 5 * 2 + 1)], ids=["KH**2", "KW**2"])
+def test_one_side_of_a_pair_squared(got):
+    assert "taken as square" in params(got)
+
+
+def test_other_counting_mistakes_of_conv_params():
+    assert "area was squared" in params(16 * (15 ** 2 * 2 + 1))
+    assert "biases are missing" in params(16 * 15 * 2)
+    assert "channels are missing" in params(16 * (15 + 1))
+    assert "once per input channel" in params(16 * 2 * (15 + 1))
+
+
+@pytest.mark.parametrize("got", [495, 497, 480 + 2, 16 * (3 * 5 * 3 + 1), 15 * (3 * 5 * 2 + 1)])
+def test_conv_params_near_misses_are_not_claimed(got):
+    assert params(got) is None
+
+
+def test_a_square_kernel_cannot_be_taken_as_square():
+    # F x F: KH ** 2 is right, so the only wrong answers are the others
+    assert params(64 * 3 * 3 * 3, kernel_size=3, filters=64, channels=3).startswith("The biases")
+    assert params(64 * (9 * 3 + 1) + 1, kernel_size=3, filters=64, channels=3) is None
+
+
+def test_two_mistakes_with_the_same_answer_are_both_named():
+    # a (2, 1) kernel, K = 1, C = 1: right 3; KH ** 2 and (KH * KW) ** 2 both give 5
+    sentence = conv_params_mistake(5, 1, (2, 1), 1)
+    assert sentence.startswith("Two known mistakes give exactly this answer here. Either:")
+    assert "taken as square" in sentence and "area was squared" in sentence
+    # a 1 x 1 kernel, K = 2, C = 2: right 6; no bias and no channels both give 4
+    sentence = conv_params_mistake(4, 2, (1, 1), 2)
+    assert "biases are missing" in sentence and "channels are missing" in sentence
+
+
+# -------------------------------------------------------------------- match_template
+
+IMG = np.array([[1., 0, 2, 1, 0], [0, 3, 1, 0, 2], [2, 1, 0, 1, 1]])
+TPL = np.array([[1., 0, 2], [0, 3, 1]])
+
+
+def windows(image, template):
+    KH, KW = template.shape
+    return np.array([[image[i:i + KH, j:j + KW] for j in range(image.shape[1] - KW + 1)]
+                     for i in range(image.shape[0] - KH + 1)])
+
+
+def match(image, template, divide="both"):
+    win = windows(image, template)
+    dots = (win * template).sum(axis=(2, 3))
+    w_norm, t_norm = np.sqrt((win ** 2).sum(axis=(2, 3))), np.linalg.norm(template)
+    below = {"both": w_norm * t_norm, "template": t_norm, "window": w_norm, "none": 1.0}[divide]
+    return np.where(below == 0, 0.0, dots / np.where(below == 0, 1, below))
+
+
+def test_match_template_right_and_garbage():
+    assert match_template_mistake(match(IMG, TPL), IMG, TPL) is None
+    assert match_template_mistake(match(IMG, TPL) * 0.5, IMG, TPL) is None
+    assert match_template_mistake([[1.0]], IMG, TPL) is None
+
+
+def test_divided_by_the_template_norm_only():
+    sentence = match_template_mistake(match(IMG, TPL, "template"), IMG, TPL)
+    assert sentence.startswith("Each value is divided by the template's norm only")
+
+
+def test_divided_by_the_window_norm_only_or_not_at_all():
+    assert "window's norm only" in match_template_mistake(match(IMG, TPL, "window"), IMG, TPL)
+    assert "plain dot products" in match_template_mistake(match(IMG, TPL, "none"), IMG, TPL)
+
+
+def test_match_template_near_misses_are_not_claimed():
+    # the template's norm, but of another template; the transposed answer of a square case
+    assert match_template_mistake(match(IMG, TPL, "template") * 1.01, IMG, TPL) is None
+    other = match(IMG, TPL[::-1])          # flipped up-down only: not a known mistake
+    assert match_template_mistake(other, IMG, TPL) is None
+
+
+def test_match_template_with_a_zero_window_and_a_unit_template():
+    image = np.zeros((3, 4)); image[0, 0] = 2.0
+    template = np.array([[1.0, 0.0]])      # |template| = 1: dividing by it changes nothing
+    named = match_template_mistake(match(image, template, "template"), image, template)
+    assert named is not None and "plain dot products" in named   # same array: both, or this one
+    assert "template's norm only" in named
+
+
+def test_match_template_swapped_size():
+    assert "Height and width are swapped" in match_template_mistake(match(IMG, TPL).T, IMG, TPL)
+
+
+# ------------------------------------------------------------------------- pad_image
+
+WIDE = np.array([[1., 2, 3], [4, 5, 6]])
+
+
+def padded(image, top, bottom, left, right):
+    return np.pad(image, ((top, bottom), (left, right)))
+
+
+def test_pad_image_right_and_garbage():
+    assert pad_image_mistake(padded(WIDE, 1, 1, 1, 1), WIDE, 1) is None
+    assert pad_image_mistake(padded(WIDE, 1, 1, 1, 1) + 1, WIDE, 1) is None
+    assert pad_image_mistake([1, 2], WIDE, 1) is None
+
+
+def test_pad_image_height_and_width_swapped():
+    assert "Height and width are swapped" in pad_image_mistake(np.zeros((5, 4)), WIDE, 1)
+
+
+@pytest.mark.parametrize("pad", [1, 2])
+def test_pad_image_grown_by_pad_only(pad):
+    assert "grew by pad instead of 2*pad" in pad_image_mistake(padded(WIDE, pad, 0, pad, 0), WIDE, pad)
+
+
+@pytest.mark.parametrize("pad", [1, 2])
+def test_pad_image_in_a_corner(pad):
+    for pads in [(0, 2 * pad, 0, 2 * pad), (2 * pad, 0, 2 * pad, 0)]:
+        assert "not in the middle" in pad_image_mistake(padded(WIDE, *pads), WIDE, pad)
+
+
+def test_pad_image_near_misses_are_not_claimed():
+    assert pad_image_mistake(padded(WIDE, 2, 2, 2, 2), WIDE, 1) is None        # another pad
+    assert pad_image_mistake(padded(WIDE, 2, 0, 0, 2), WIDE, 1) is None        # another corner
+    assert pad_image_mistake(padded(WIDE, 1, 1, 1, 1), WIDE, 0) is None        # pad 1 for pad 0

@@ -6,7 +6,9 @@ import torch
 import torch.nn.functional as tnf
 
 from course.checks import CheckFailed, check_array
-from course.diagnose_layers import (conv_backward_mistake, conv_forward_mistake,
+from course.diagnose_layers import (avg_pool_backward_mistake, bgr_to_rgb_mistake,
+                                    conv_backward_mistake, conv_forward_mistake,
+                                    failing_case_problem, im2col_mistake, layout_mistake,
                                     max_pool_backward_mistake, pool_forward_mistake)
 
 rng = np.random.default_rng(0)
@@ -26,13 +28,15 @@ PADDED_IDS = [name for name, config in zip(IDS, CONFIGS) if config[2]]
 # ------------------------------------------------------- a student's convolution code
 
 def student_conv(x, w, b, s, p, *, pads=None, flip=False, bias="right", read="rows",
-                 plus_one=True):
+                 plus_one=True, steps=None):
     """A naive loop forward pass with switches for the classic mistakes.
 
     pads: (top, bottom, left, right) zeros, default (p, p, p, p)
     bias: "right", "none", "per_channel", "image" (b[n]) or "broadcast" (out += b at the end)
     read: "rows" (right) or "cols" (x read as x[n, c, col, row])
+    steps: (row_step, col_step): window (i, j) starts at row i*row_step, column j*col_step
     """
+    rs, cs = steps if steps is not None else (s, s)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     top, bottom, left, right = pads if pads is not None else (p, p, p, p)
@@ -46,9 +50,9 @@ def student_conv(x, w, b, s, p, *, pads=None, flip=False, bias="right", read="ro
         for c in range(C):
             for a, bb in np.ndindex(HH, WW):
                 if read == "rows":
-                    total += x_pad[n, c, i * s + a, j * s + bb] * kernel[f, c, a, bb]
+                    total += x_pad[n, c, i * rs + a, j * cs + bb] * kernel[f, c, a, bb]
                 else:
-                    total += x_pad[n, c, i * s + bb, j * s + a] * kernel[f, c, a, bb]
+                    total += x_pad[n, c, i * rs + bb, j * cs + a] * kernel[f, c, a, bb]
             if bias == "per_channel":
                 total += b[f]
         total += {"right": b[f], "image": b[n]}.get(bias, 0.0)
@@ -502,3 +506,463 @@ def test_pool_transposed_square_output_and_stride_ignored():
 def test_pool_forward_rejects_an_unknown_mode():
     with pytest.raises(ValueError, match="mode"):
         pool_forward(np.zeros((2, 3, 3, 2)), 2, 2, 2, mode="mean")
+
+
+# ------------------------------------------- stride left out of the window index (forward)
+
+STRIDED = [(W_SQ, 2, 0), (W_SQ, 2, 1), (W_SQ, 2, 2)]
+STRIDED_IDS = [f"s{s}-p{p}" for _, s, p in STRIDED]
+X_TALL = rng.standard_normal((2, 3, 9, 6))
+W_TALL = rng.standard_normal((4, 3, 3, 2))        # stride 2: (9 + 2p - 3) and (6 + 2p - 2) even
+
+
+@pytest.mark.parametrize("w, s, p", STRIDED, ids=STRIDED_IDS)
+def test_stride_left_out_of_the_window_index(w, s, p):
+    both = student_conv(X, w, B, s, p, steps=(1, 1))
+    rows = student_conv(X, w, B, s, p, steps=(1, s))
+    cols = student_conv(X, w, B, s, p, steps=(s, 1))
+    assert forward(both, w, s, p).startswith("The stride is missing from the window index")
+    assert forward(rows, w, s, p).startswith("The stride is missing from the row index")
+    assert forward(cols, w, s, p).startswith("The stride is missing from the column index")
+
+
+def test_stride_left_out_on_a_tall_input_and_kernel():
+    for steps, start in [((1, 1), "window index"), ((1, 2), "row index"), ((2, 1), "column index")]:
+        got = student_conv(X_TALL, W_TALL, B, 2, 1, steps=steps)
+        sentence = conv_forward_mistake(got, X_TALL, W_TALL, B, {"stride": 2, "pad": 1})
+        assert sentence.startswith(f"The stride is missing from the {start}")
+
+
+@pytest.mark.parametrize("w, s, p", STRIDED, ids=STRIDED_IDS)
+def test_stride_left_out_is_not_claimed_for_near_misses(w, s, p):
+    right = student_conv(X, w, B, s, p)
+    near = [right + 1e-3, right.transpose(0, 1, 3, 2) if right.shape[2] == right.shape[3] else None,
+            student_conv(X, w, B, s, p, steps=(1, 1))[::-1]]      # images in the other order
+    for got in near:
+        if got is not None:
+            assert "stride" not in (forward(got, w, s, p) or "")
+    # the stride-1 answer with other padding has another size: never "missing from the index"
+    other_pad = student_conv(X, w, B, 1, p + 1)
+    assert "missing from the" not in (forward(other_pad, w, s, p) or "")
+
+
+def test_stride_left_out_cannot_be_seen_with_stride_1():
+    right = student_conv(X, W_RECT, B, 1, 1)
+    assert forward(right, W_RECT, 1, 1) is None
+
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_output_reshaped_instead_of_transposed(w, s, p):
+    right = student_conv(X, w, B, s, p)
+    N, F, H_out, W_out = right.shape
+    from_nhwc = np.ascontiguousarray(right.transpose(0, 2, 3, 1)).reshape(N, F, H_out, W_out)
+    from_fn = np.ascontiguousarray(right.transpose(1, 0, 2, 3)).reshape(N, F, H_out, W_out)
+    for got in (from_nhwc, from_fn):
+        assert forward(got, w, s, p).startswith("The output was reshaped where it needed a transpose")
+    # near misses: transposed properly but to the wrong layout, or shuffled at random
+    shuffled = np.random.default_rng(7).permutation(right.ravel()).reshape(right.shape)
+    assert forward(shuffled, w, s, p) is None
+    cut_anew = right.transpose(0, 1, 3, 2).copy().reshape(right.shape)   # H, W cut the other way
+    assert "reshaped" not in (forward(cut_anew, w, s, p) or "")
+
+
+# ------------------------------------------------------- backward: strides and scatters
+
+def student_backward(x, w, s, p, dout, steps=None, write="add", use="w", cut=None):
+    """Loop backward pass with switches; returns dx, dw.
+
+    steps: (row_step, col_step) of the window origins; write: "add", "assign" (dx[...] = in
+    loops n, f, i, j) or "offsets" (the vectorised loop over (k, l) with =); use: "w" or "x";
+    cut: (top, left) where dx is cut out of dx_pad, default (p, p)
+    """
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    rs, cs = steps if steps is not None else (s, s)
+    x_pad = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    for n, f, i, j in np.ndindex(*dout.shape):
+        rows, cols = slice(i * rs, i * rs + HH), slice(j * cs, j * cs + WW)
+        dw[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
+        sent = dout[n, f, i, j] * (w[f] if use == "w" else x_pad[n, :, rows, cols])
+        if write == "assign":
+            dx_pad[n, :, rows, cols] = sent
+        elif write == "add":
+            dx_pad[n, :, rows, cols] += sent
+    if write == "offsets":
+        H_out, W_out = dout.shape[2:]
+        for k, l in np.ndindex(HH, WW):
+            for n, c in np.ndindex(N, C):
+                dx_pad[n, c, k:k + s * H_out:s, l:l + s * W_out:s] = np.einsum(
+                    "f,fij->ij", w[:, c, k, l], dout[n])
+    top, left = cut if cut is not None else (p, p)
+    return dx_pad[:, :, top:top + H, left:left + W], dw
+
+
+@pytest.mark.parametrize("w, s, p", STRIDED, ids=STRIDED_IDS)
+def test_backward_stride_left_out_of_the_window_index(w, s, p):
+    dout, _, dx, dw_each, db = backward_case(w, s, p)
+    dw = dw_each.sum(axis=0)
+    for steps, where in [((1, 1), "window index"), ((1, s), "row index"), ((s, 1), "column index")]:
+        wrong_dx, wrong_dw = student_backward(X, w, s, p, dout, steps=steps)
+        assert backward(dx, wrong_dw, db, w, s, p, dout).startswith(
+            f"The stride is missing from the {where} of the window in the backward pass"
+            if where != "window index" else "The stride is missing from the window index")
+        assert "stride is missing" in backward(wrong_dx, dw, db, w, s, p, dout)
+
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_dx_assigned_instead_of_added(w, s, p):
+    dout, _, dx, dw_each, db = backward_case(w, s, p)
+    dw = dw_each.sum(axis=0)
+    for write in ("assign", "offsets"):
+        wrong_dx, _ = student_backward(X, w, s, p, dout, write=write)
+        if np.allclose(wrong_dx, dx):
+            continue                 # no overlap: = and += agree
+        assert "dx is assigned with = where it must be added up" in backward(wrong_dx, dw, db, w, s, p, dout)
+
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_dx_from_the_input_windows(w, s, p):
+    dout, _, dx, dw_each, db = backward_case(w, s, p)
+    wrong_dx, _ = student_backward(X, w, s, p, dout, use="x")
+    assert backward(wrong_dx, dw_each.sum(axis=0), db, w, s, p, dout).startswith(
+        "dx was built from the input windows")
+
+
+@pytest.mark.parametrize("w, s, p", PADDED, ids=PADDED_IDS)
+def test_dx_cut_out_on_one_side(w, s, p):
+    dout, _, dx, dw_each, db = backward_case(w, s, p)
+    dw = dw_each.sum(axis=0)
+    for cut in [(0, 0), (2 * p, 2 * p)]:
+        wrong_dx, _ = student_backward(X, w, s, p, dout, cut=cut)
+        assert backward(wrong_dx, dw, db, w, s, p, dout).startswith("dx is cut out of dx_pad on one side")
+    dout, dx_pad, *_ = backward_case(w, s, p)
+    assert "pad rows and columns off the shape of x" in backward(dx_pad[:, :, p:7, p:5], dw, db,
+                                                                 w, s, p, dout)
+
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_backward_near_misses_are_not_claimed(w, s, p):
+    dout, _, dx, dw_each, db = backward_case(w, s, p)
+    dw = dw_each.sum(axis=0)
+    # the right gradients of another padding or stride (same shapes where possible)
+    if p:
+        other, _ = student_backward(X, w, s, p, dout, cut=(p - 1, p))     # off by one row only
+        sentence = backward(other, dw, db, w, s, p, dout) or ""
+        assert "one side" not in sentence and "stride" not in sentence
+    noisy = dx + 1e-3
+    assert backward(noisy, dw, db, w, s, p, dout) is None
+    assert backward(dx, dw * 1.001, db, w, s, p, dout) is None
+
+
+def scrambled(dout, how):
+    N, F, H_out, W_out = dout.shape
+    if how == "filters first":     # dout.reshape(F, -1) where dout.transpose(1, 0, 2, 3) belongs
+        return dout.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
+    return dout.reshape(N, H_out, W_out, F).transpose(0, 3, 1, 2)   # dout.reshape(-1, F)
+
+
+@pytest.mark.parametrize("how", ["filters first", "one row per position"])
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_dout_reshaped_instead_of_transposed(w, s, p, how):
+    dout, _, dx, dw_each, db = backward_case(w, s, p)
+    wrong_dout = scrambled(dout, how)
+    wrong_dx, wrong_dw = student_backward(X, w, s, p, wrong_dout)
+    dw = dw_each.sum(axis=0)
+    start = "dout was reshaped where it needed a transpose"
+    assert backward(dx, wrong_dw, db, w, s, p, dout).startswith(start)
+    assert backward(wrong_dx, dw, db, w, s, p, dout).startswith(start)
+    # when W_out == F this db equals dout.sum(axis=(0, 1, 2)), a sum over the wrong axes: both
+    assert start in backward(dx, dw, wrong_dout.sum(axis=(0, 2, 3)), w, s, p, dout)
+
+
+def test_dout_reshape_makes_no_difference_for_one_image():
+    dout = np.random.default_rng(8).standard_normal((1, 4, 5, 4))
+    x = X[:1]
+    _, right_dw = student_backward(x, W_RECT, 1, 0, dout)
+    _, wrong_dw = student_backward(x, W_RECT, 1, 0, scrambled(dout, "filters first"))
+    np.testing.assert_allclose(wrong_dw, right_dw)       # N = 1: dout.reshape(F, -1) is right
+    right_dx, _ = student_backward(x, W_RECT, 1, 0, dout)
+    assert conv_backward_mistake(right_dx, right_dw, dout.sum(axis=(0, 2, 3)), x, W_RECT, B,
+                                 {"stride": 1, "pad": 0}, dout) is None
+
+
+# ------------------------------------------------------------------ pooling: strides
+
+def student_pool_steps(x, ph, pw, s, steps, how="max", window=None):
+    """Pooling with the right output size, window (i, j) at (i*rs, j*cs), window rows x cols."""
+    rs, cs = steps
+    wr, wc = window if window is not None else (ph, pw)
+    H_out, W_out = pool_size(x, ph, pw, s)
+    out = np.zeros((*x.shape[:2], H_out, W_out))
+    for n, c, i, j in np.ndindex(*out.shape):
+        cells = x[n, c, i * rs:i * rs + wr, j * cs:j * cs + wc]
+        out[n, c, i, j] = cells.max() if how == "max" else cells.mean()
+    return out
+
+
+@pytest.mark.parametrize("ph, pw, s", [(2, 2, 2), (3, 2, 2), (3, 3, 2)], ids=["2x2-s2", "3x2-s2", "3x3-s2"])
+def test_pool_stride_left_out_of_the_window_index(ph, pw, s):
+    for mode in ("max", "avg"):
+        for steps, where in [((1, 1), "window index"), ((1, s), "row index"), ((s, 1), "column index")]:
+            got = student_pool_steps(XP, ph, pw, s, steps, mode)
+            assert pool_forward(got, ph, pw, s, mode).startswith(
+                f"The stride is missing from the {where}"), (mode, steps)
+
+
+def test_pool_windows_swapped_with_the_right_output_size():
+    x = rng.standard_normal((2, 1, 4, 7))
+    for mode in ("max", "avg"):
+        got = student_pool_steps(x, 2, 3, 1, (1, 1), mode, window=(3, 2))
+        assert "your windows are pool_width rows by pool_height columns" in pool_forward(
+            got, 2, 3, 1, mode, x=x)
+
+
+def test_pool_stride_near_misses_are_not_claimed():
+    right = student_pool(XP, 3, 3, 2)
+    assert pool_forward(right[::-1], 3, 3, 2) is None                  # images swapped
+    other = student_pool_steps(XP, 3, 3, 2, (2, 2), "max", window=(2, 2))   # 2x2 windows
+    assert "stride" not in (pool_forward(other, 3, 3, 2) or "")
+
+
+@pytest.mark.parametrize("ph, pw, s", [(2, 2, 2), (3, 2, 2), (3, 3, 2)], ids=["2x2-s2", "3x2-s2", "3x3-s2"])
+def test_max_pool_backward_stride_left_out(ph, pw, s):
+    dout = pool_dout(XP, ph, pw, s)
+    for steps, where in [((1, 1), "window index"), ((1, s), "row index"), ((s, 1), "column index")]:
+        got = np.zeros_like(XP)
+        rs, cs = steps
+        for n, c, i, j in np.ndindex(*dout.shape):
+            window = XP[n, c, i * rs:i * rs + ph, j * cs:j * cs + pw]
+            r, k = np.unravel_index(np.argmax(window), window.shape)
+            got[n, c, i * rs + r, j * cs + k] += dout[n, c, i, j]
+        assert pool_backward(got, XP, ph, pw, s, dout).startswith(f"The stride is missing from the {where}")
+
+
+def student_avg_backward(x, ph, pw, s, dout, divide=True, write="add", steps=None):
+    rs, cs = steps if steps is not None else (s, s)
+    dx = np.zeros_like(x)
+    for i, j in np.ndindex(*dout.shape[2:]):
+        share = dout[:, :, i:i + 1, j:j + 1] / (ph * pw if divide else 1)
+        rows, cols = slice(i * rs, i * rs + ph), slice(j * cs, j * cs + pw)
+        if write == "add":
+            dx[:, :, rows, cols] += share
+        else:
+            dx[:, :, rows, cols] = share
+    return dx
+
+
+@pytest.mark.parametrize("ph, pw, s", POOLS, ids=POOL_IDS)
+def test_avg_pool_backward_mistakes(ph, pw, s):
+    dout = pool_dout(XP, ph, pw, s)
+    pp = pool_param(ph, pw, s)
+    right = student_avg_backward(XP, ph, pw, s, dout)
+    tx = torch.tensor(XP, requires_grad=True)
+    (tnf.avg_pool2d(tx, (ph, pw), stride=s) * torch.tensor(dout)).sum().backward()
+    np.testing.assert_allclose(right, tx.grad.numpy(), atol=1e-12)
+    assert avg_pool_backward_mistake(right, XP, pp, dout) is None
+    assert avg_pool_backward_mistake(right + 1e-3, XP, pp, dout) is None
+    assert "not divided" in avg_pool_backward_mistake(
+        student_avg_backward(XP, ph, pw, s, dout, divide=False), XP, pp, dout)
+    maxed = student_max_pool_backward(XP, ph, pw, s, dout)
+    assert "max pooling's backward pass" in avg_pool_backward_mistake(maxed, XP, pp, dout)
+    assigned = student_avg_backward(XP, ph, pw, s, dout, write="assign")
+    if not np.allclose(assigned, right):
+        assert "+=" in avg_pool_backward_mistake(assigned, XP, pp, dout)
+    if s > 1:
+        left_out = student_avg_backward(XP, ph, pw, s, dout, steps=(1, 1))
+        assert "stride is missing" in avg_pool_backward_mistake(left_out, XP, pp, dout)
+    assert "Height and width are swapped" in avg_pool_backward_mistake(right.transpose(0, 1, 3, 2),
+                                                                       XP, pp, dout)
+
+
+# ---------------------------------------------------------------- layouts and colours
+
+NCHW = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)
+NHWC = np.ascontiguousarray(NCHW.transpose(0, 2, 3, 1))
+
+
+def test_layout_right_answers_and_garbage_give_none():
+    assert layout_mistake(NCHW.transpose(0, 2, 3, 1), NCHW, "last") is None
+    assert layout_mistake(NHWC.transpose(0, 3, 1, 2), NHWC, "first") is None
+    assert layout_mistake(NCHW.transpose(0, 2, 3, 1) + 1, NCHW, "last") is None
+    assert layout_mistake([1, 2], NCHW, "last") is None
+    with pytest.raises(ValueError, match="to must be"):
+        layout_mistake(NCHW, NCHW, "middle")
+
+
+def test_layout_reshaped_instead_of_transposed():
+    assert layout_mistake(NCHW.reshape(2, 4, 5, 3), NCHW, "last").startswith("You reshaped")
+    assert layout_mistake(NHWC.reshape(2, 3, 4, 5), NHWC, "first").startswith("You reshaped")
+
+
+def test_layout_height_and_width_swapped_or_the_other_order():
+    assert layout_mistake(NCHW.transpose(0, 3, 2, 1), NCHW, "last").startswith("Height and width")
+    assert layout_mistake(NHWC.transpose(0, 3, 2, 1), NHWC, "first").startswith("Height and width")
+    assert "other function's order" in layout_mistake(NCHW.transpose(0, 3, 1, 2), NCHW, "last")
+    assert "other function's order" in layout_mistake(NHWC.transpose(0, 2, 3, 1), NHWC, "first")
+
+
+def test_layout_near_misses_are_not_claimed():
+    # a transpose that is neither the right one nor a known mistake, and a square image
+    assert layout_mistake(NCHW.transpose(0, 2, 1, 3).reshape(2, 4, 5, 3), NCHW, "last") is None
+    square = np.arange(2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
+    got = square.transpose(0, 3, 2, 1)      # H and W swapped: same shape, other values
+    assert layout_mistake(got, square, "last").startswith("Height and width")
+
+
+BGR = np.arange(2 * 3 * 3).reshape(2, 3, 3)
+
+
+def test_bgr_to_rgb_mistakes():
+    assert bgr_to_rgb_mistake(BGR[:, :, ::-1], BGR) is None
+    assert bgr_to_rgb_mistake(BGR, BGR).startswith("The image came back unchanged")
+    assert "rows (axis 0)" in bgr_to_rgb_mistake(BGR[::-1], BGR)
+    assert "columns (axis 1)" in bgr_to_rgb_mistake(BGR[:, ::-1], BGR)
+    assert "every axis" in bgr_to_rgb_mistake(BGR[::-1, ::-1, ::-1], BGR)
+    assert bgr_to_rgb_mistake(BGR[:, :, [1, 0, 2]], BGR) is None       # another order: unknown
+
+
+def test_bgr_flips_that_look_alike_are_both_named():
+    pixel = np.array([[[10, 20, 30]]])            # one pixel: flipping rows changes nothing
+    sentence = bgr_to_rgb_mistake(pixel, pixel)
+    assert sentence.startswith("Several known mistakes") or sentence.startswith("Two known")
+    assert "unchanged" in sentence and "rows (axis 0)" in sentence
+
+
+# ------------------------------------------------------------------------------ im2col
+
+def student_im2col(x, HH, WW, s, p, rows="nij", columns="ckl", steps=None, pad=None):
+    """im2col by loops, with the rows and columns in any order and the window origins moved."""
+    pad = p if pad is None else pad
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    N, C = x.shape[:2]
+    H_out = (x_pad.shape[2] - HH) // s + 1
+    W_out = (x_pad.shape[3] - WW) // s + 1
+    rs, cs = steps if steps is not None else (s, s)
+    windows = np.zeros((N, C, H_out, W_out, HH, WW))
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):
+        windows[n, c, i, j] = x_pad[n, c, i * rs:i * rs + HH, j * cs:j * cs + WW]
+    order = ["ncijkl".index(a) for a in rows + columns]
+    stacked = windows.transpose(order)
+    return stacked.reshape(int(np.prod(stacked.shape[:3])), -1)
+
+
+IM2COL = [(3, 2, 2, 1), (2, 3, 1, 1), (3, 3, 2, 0)]          # (HH, WW, stride, pad)
+IM2COL_IDS = [f"{a}x{b}-s{s}-p{p}" for a, b, s, p in IM2COL]
+XI = rng.standard_normal((2, 3, 7, 6))
+
+
+def unfold(x, HH, WW, s, p):
+    cols = tnf.unfold(torch.tensor(x), (HH, WW), stride=s, padding=p)
+    return cols.transpose(1, 2).reshape(-1, x.shape[1] * HH * WW).numpy()
+
+
+@pytest.mark.parametrize("HH, WW, s, p", IM2COL, ids=IM2COL_IDS)
+def test_im2col_right_and_garbage(HH, WW, s, p):
+    right = student_im2col(XI, HH, WW, s, p)
+    np.testing.assert_allclose(right, unfold(XI, HH, WW, s, p))
+    assert im2col_mistake(right, XI, HH, WW, s, p) is None
+    assert im2col_mistake(right + 1e-3, XI, HH, WW, s, p) is None
+    assert im2col_mistake(right.tolist(), XI, HH, WW, s, p) is None
+
+
+@pytest.mark.parametrize("HH, WW, s, p", IM2COL, ids=IM2COL_IDS)
+def test_im2col_columns_or_rows_in_another_order(HH, WW, s, p):
+    for columns in ("klc", "clk", "kcl"):
+        got = student_im2col(XI, HH, WW, s, p, columns=columns)
+        order = "(" + ", ".join(columns) + ")"
+        assert im2col_mistake(got, XI, HH, WW, s, p).startswith(
+            f"The columns are in the wrong order: each row of yours holds its window's values in {order}")
+    for rows in ("nji", "ijn"):
+        got = student_im2col(XI, HH, WW, s, p, rows=rows)
+        assert im2col_mistake(got, XI, HH, WW, s, p).startswith("The rows are in the wrong order")
+
+
+@pytest.mark.parametrize("HH, WW, s, p", IM2COL, ids=IM2COL_IDS)
+def test_im2col_reshaped_instead_of_transposed(HH, WW, s, p):
+    right = student_im2col(XI, HH, WW, s, p)
+    caffe = student_im2col(XI, HH, WW, s, p, rows="ckl", columns="nij")    # (C*HH*WW, N*H_out*W_out)
+    assert im2col_mistake(caffe.reshape(right.shape), XI, HH, WW, s, p).startswith("You reshaped")
+    assert im2col_mistake(caffe, XI, HH, WW, s, p).startswith("Rows and columns are exchanged")
+    view_order = student_im2col(XI, HH, WW, s, p, rows="nci", columns="jkl")   # sliding_window_view's
+    assert im2col_mistake(view_order.reshape(right.shape), XI, HH, WW, s, p).startswith("You reshaped")
+
+
+@pytest.mark.parametrize("HH, WW, s, p", IM2COL, ids=IM2COL_IDS)
+def test_im2col_padding_and_stride_mistakes(HH, WW, s, p):
+    if p:
+        no_pad = student_im2col(XI, HH, WW, s, p, pad=0)
+        assert im2col_mistake(no_pad, XI, HH, WW, s, p).startswith("The padding is missing")
+        assert "as many rows as there are windows without padding" in im2col_mistake(
+            np.zeros_like(no_pad), XI, HH, WW, s, p)
+    if s > 1:
+        every = student_im2col(XI, HH, WW, 1, p)
+        assert im2col_mistake(every, XI, HH, WW, s, p).startswith("The stride is ignored")
+        assert "windows with stride 1" in im2col_mistake(np.zeros_like(every), XI, HH, WW, s, p)
+        for steps, where in [((1, 1), "window index"), ((1, s), "row index"), ((s, 1), "column index")]:
+            got = student_im2col(XI, HH, WW, s, p, steps=steps)
+            assert im2col_mistake(got, XI, HH, WW, s, p).startswith(f"The stride is missing from the {where}")
+
+
+def test_im2col_kernel_height_and_width_swapped():
+    # on a square 6x6 input a 3x2 and a 2x3 kernel have 4 * 5 = 5 * 4 windows
+    x = rng.standard_normal((1, 2, 6, 6))
+    got = student_im2col(x, 2, 3, 1, 0)
+    assert im2col_mistake(got, x, 3, 2, 1, 0).startswith("Height and width of the kernel are swapped")
+    # with other counts the shape differs too, and the whole array still says it
+    got = student_im2col(XI, 2, 3, 1, 1)
+    assert im2col_mistake(got, XI, 3, 2, 1, 1).startswith("Height and width of the kernel")
+    assert im2col_mistake(got[:-1], XI, 3, 2, 1, 1) is None          # a near miss: one row short
+
+
+@pytest.mark.parametrize("HH, WW, s, p", IM2COL, ids=IM2COL_IDS)
+def test_im2col_near_misses_are_not_claimed(HH, WW, s, p):
+    other_pad = student_im2col(XI, HH, WW, s, p, pad=p + 1)
+    assert im2col_mistake(other_pad, XI, HH, WW, s, p) is None
+    if s > 1:
+        other_stride = student_im2col(XI, HH, WW, s + 1, p)
+        sentence = im2col_mistake(other_stride, XI, HH, WW, s, p) or ""
+        assert not sentence.startswith("The stride")     # at most a fact about the row count
+
+
+# -------------------------------------------------------- 03's spot-the-bugs cases (4.1)
+
+def test_failing_cases_that_expose_each_bug_pass():
+    assert failing_case_problem(((1, 1, 4, 4), (1, 1, 3, 3), 1, 0), "A") is None
+    assert failing_case_problem(((1, 1, 4, 6), (1, 1, 3, 3), 1, 1), "B") is None
+    assert failing_case_problem(((2, 2, 5, 7), (3, 2, 2, 3), 1, 0), "A") is None
+
+
+def test_a_case_for_the_other_bug_says_so_without_naming_the_bugs():
+    sentence = failing_case_problem(((1, 1, 4, 6), (1, 1, 3, 3), 1, 1), "A")
+    assert sentence.startswith("it exposes bug B, not bug A")
+    sentence = failing_case_problem(((1, 1, 4, 4), (1, 1, 3, 3), 1, 0), "B")
+    assert sentence.startswith("it exposes bug A, not bug B")
+    for text in (sentence, failing_case_problem(((2, 3, 6, 6), (4, 3, 3, 3), 1, 1), "A")):
+        assert "pad" not in text and "swap" not in text and "H_out" not in text
+
+
+def test_a_case_that_exposes_nothing():
+    sentence = failing_case_problem(((2, 3, 6, 6), (4, 3, 3, 3), 1, 1), "A")
+    assert sentence.endswith("so it does not expose bug A.")
+    # a non-square input with a square output exposes neither
+    assert "does not expose bug B" in failing_case_problem(((1, 1, 4, 6), (1, 1, 2, 4), 1, 1), "B")
+
+
+@pytest.mark.parametrize("case, words", [
+    (((1, 2, 4, 4), (1, 3, 3, 3), 1, 0), "same number of channels"),
+    (((1, 1, 2, 2), (1, 1, 3, 3), 1, 0), "larger than the padded input"),
+    (((1, 1, 4, 6), (1, 1, 3, 3), 2, 1), "not a whole number"),
+    (((1, 1, 4, 13), (1, 1, 3, 3), 1, 0), "between 1 and 12"),
+    (((1, 1, 4, 4), (1, 1, 3, 3), 0, 0), "stride 1 or more"),
+    (((1, 1, 4), (1, 1, 3, 3), 1, 0), "four sizes each"),
+    (((1, 1, 4, 4), (1, 1, 3, 3), 1), "four things"),
+    ("a case", "four things"),
+])
+def test_invalid_cases_are_refused_with_a_reason(case, words):
+    assert words in failing_case_problem(case, "A")
+
+
+def test_failing_case_problem_rejects_an_unknown_bug():
+    with pytest.raises(ValueError, match="bug must be"):
+        failing_case_problem(((1, 1, 4, 4), (1, 1, 3, 3), 1, 0), "C")

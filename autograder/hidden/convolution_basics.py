@@ -22,7 +22,7 @@ def _conv_params_args(case):
 
 
 def _mistake(name):
-    """course.diagnose's `name`, imported only when a case fails (it loads scipy.signal)."""
+    """course.diagnose's `name`, imported only when it is needed (it loads scipy.signal)."""
     return lazy("course.diagnose", name)
 
 
@@ -65,8 +65,9 @@ CHECKS = {
         what=lambda c: "({}, {}, {})".format(*_conv_params_args(c)),
         judge=lambda got, c, ref, what: check_equal(
             got, int(ref["expected"]), what, reveal=False,
-            hint="Each filter has KH x KW x C weights and one bias; a kernel size given as a "
-                 "(height, width) pair is not square.")),
+            hint=_mistake("conv_params_mistake")(got, *_conv_params_args(c)) or
+            "Each filter has KH x KW x C weights and one bias; a kernel size given as a "
+            "(height, width) pair is not square.")),
     "check_correlate2d_valid": _sliding("correlate2d_valid", "correlate",
                                         _mistake("correlation_mistake")),
     "check_convolve2d_valid": _sliding("convolve2d_valid", "convolve",
@@ -85,6 +86,8 @@ CHECKS = {
                         f"template of shape {c['template'].shape})"),
         judge=lambda got, c, ref, what: check_array(
             got, ref["expected"], what, reveal=False,
+            diagnose=lambda actual: _mistake("match_template_mistake")(actual, c["image"],
+                                                                      c["template"]),
             hint="One cosine similarity per window position, in the layout of a 'valid' "
                  "correlation; the values lie between -1 and 1.")),
     "check_pad_image": Check(
@@ -93,6 +96,8 @@ CHECKS = {
         what=lambda c: f"(image of shape {c['image'].shape}, {int(c['pad'])})",
         judge=lambda got, c, ref, what: check_array(
             got, ref["expected"], what, reveal=False,
+            diagnose=lambda actual: _mistake("pad_image_mistake")(actual, c["image"],
+                                                                 int(c["pad"])),
             hint="pad zeros go on every side: top, bottom, left and right.")),
     "check_conv_output_size": Check(
         exercise="conv_output_size", prefix="output_size",

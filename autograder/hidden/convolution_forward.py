@@ -10,6 +10,9 @@ from autograder.hidden.spec import Check, first_of_pair, lazy, runner, unpack_pa
 
 ASSIGNMENT = "02-convolution-forward"
 conv_forward_mistake = lazy("course.diagnose_layers", "conv_forward_mistake")
+layout_mistake = lazy("course.diagnose_layers", "layout_mistake")
+bgr_to_rgb_mistake = lazy("course.diagnose_layers", "bgr_to_rgb_mistake")
+im2col_mistake = lazy("course.diagnose_layers", "im2col_mistake")
 
 
 def _channels_last(x):
@@ -36,6 +39,7 @@ def _judge_im2col(got, case, ref, what):
     check_equal(getattr(got, "shape", None), ref["cols"].shape, f"{what}.shape",
                 hint="(N * H_out * W_out, C * HH * WW)")
     check_array(got, ref["cols"], what, reveal=False,
+                diagnose=lambda cols: im2col_mistake(cols, case["x"], *_im2col_args(case)),
                 hint="Rows in (n, i, j) order; each row in the (c, k, l) order of w[f].ravel().")
 
 
@@ -54,18 +58,21 @@ CHECKS = {
               what=lambda c: f"(x of shape {c['nchw'].shape})",
               judge=lambda got, c, ref, what: check_array(
                   got, ref["nhwc"], what, reveal=False,
+                  diagnose=lambda out: layout_mistake(out, c["nchw"], "last"),
                   hint="The channel axis goes last; the other axes keep their order.")),
         Check(exercise="to_channels_first", prefix="layout",
               call=lambda fn, c: fn(_channels_last(c["nchw"])),
               what=lambda c: f"(x of shape {_channels_last(c['nchw']).shape})",
               judge=lambda got, c, ref, what: check_array(
                   got, c["nchw"], what, reveal=False,
+                  diagnose=lambda out: layout_mistake(out, _channels_last(c["nchw"]), "first"),
                   hint="The inverse of to_channels_last: the last axis becomes axis 1.")),
         Check(exercise="bgr_to_rgb", prefix="bgr",
               call=lambda fn, c: fn(c["bgr"].copy()),
               what=lambda c: f"(image of shape {c['bgr'].shape})",
               judge=lambda got, c, ref, what: check_array(
                   got, ref["rgb"], what, reveal=False,
+                  diagnose=lambda out: bgr_to_rgb_mistake(out, c["bgr"]),
                   hint="Reverse the order of the channels (the last axis) only.")),
     ),
     "check_conv_forward": CONV_FORWARD,

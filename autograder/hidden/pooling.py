@@ -13,6 +13,7 @@ from autograder.hidden.spec import Check, first_of_pair, lazy, runner, unpack_pa
 ASSIGNMENT = "04-pooling"
 pool_forward_mistake = lazy("course.diagnose_layers", "pool_forward_mistake")
 max_pool_backward_mistake = lazy("course.diagnose_layers", "max_pool_backward_mistake")
+avg_pool_backward_mistake = lazy("course.diagnose_layers", "avg_pool_backward_mistake")
 
 
 def _pool_param(case):
@@ -58,43 +59,6 @@ def _has_ties(x, pool_param):
             if ((flat == flat.max(axis=-1, keepdims=True)).sum(axis=-1) > 1).any():
                 return True
     return False
-
-
-def _avg_backward_mistake(dx, x, pool_param, dout):
-    """Name a mistake in an average-pooling backward pass, or None."""
-    if not isinstance(dx, np.ndarray) or dx.shape != x.shape:
-        return None
-    import torch
-    import torch.nn.functional as tnf
-
-    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
-    area = ph * pw
-    t = torch.tensor(x, requires_grad=True)
-    (tnf.avg_pool2d(t, (ph, pw), stride=s) * torch.from_numpy(dout)).sum().backward()
-    right = t.grad.numpy()
-    every, overwrite, max_route = (np.zeros_like(x) for _ in range(3))
-    for i in range(dout.shape[2]):
-        for j in range(dout.shape[3]):
-            rows, cols = slice(i * s, i * s + ph), slice(j * s, j * s + pw)
-            every[:, :, rows, cols] += dout[:, :, i:i + 1, j:j + 1]
-            overwrite[:, :, rows, cols] = dout[:, :, i:i + 1, j:j + 1] / area
-            window = x[:, :, rows, cols].reshape(*x.shape[:2], -1)
-            picks = np.eye(area)[window.argmax(axis=-1)].reshape(*x.shape[:2], ph, pw)
-            max_route[:, :, rows, cols] += picks * dout[:, :, i:i + 1, j:j + 1]
-    wrong = [
-        (every, "The gradient was not divided by the window size: each of the "
-                "pool_height * pool_width cells of a window gets dout[n, c, i, j] / "
-                "(pool_height * pool_width)."),
-        (max_route, "The gradient went to the maximum of each window only: that is max "
-                    "pooling's backward pass. Average pooling shares dout[n, c, i, j] equally "
-                    "among all cells of the window."),
-        (overwrite, "Where windows overlap, a cell gets gradient from several windows, and "
-                    "assigning with = keeps only the last. Add with dx[...] += ... instead."),
-    ]
-    for candidate, sentence in wrong:
-        if (not np.allclose(candidate, right)) and np.allclose(dx, candidate):
-            return sentence
-    return None
 
 
 def _torch_conv(x, w, b, stride, pad):
@@ -164,7 +128,7 @@ CHECKS = {
     "check_avg_pool": (
         _forward("avg", "Compare your output with F.avg_pool2d on this shape, window and stride."),
         _backward("avg", "avgpool", lambda c: f"(dout {c['dout'].shape}, cache for {_pool_name(c)})",
-                  _avg_backward_mistake,
+                  avg_pool_backward_mistake,
                   "Each cell of a window gets dout[n, c, i, j] / (pool_height * pool_width); add "
                   "where windows overlap."),
     ),
