@@ -3,11 +3,15 @@
 A course directory holds nbgrader_config.py, source/<assignment>/, and after the steps
 release/, submitted/<student>/<assignment>/, autograded/, feedback/ and gradebook.db.
 """
+import atexit
 import os
 import pathlib
+import queue
 import shutil
 import subprocess
 import sys
+
+from autograder import forkserver
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -39,16 +43,62 @@ def make_course(dest, names=None, root=REPO):
     return dest
 
 
+_idle_servers = queue.SimpleQueue()   # warm autograder.forkserver processes not in use
+
+
+def _use_forkserver():
+    return hasattr(os, "fork") and os.environ.get("COURSE_FORKSERVER", "1") != "0"
+
+
+def _close_servers():
+    while True:
+        try:
+            _idle_servers.get_nowait().close()
+        except queue.Empty:
+            return
+
+
+atexit.register(_close_servers)
+
+
+def _run_in_server(course_dir, args, env, timeout):
+    """(exit code, output) of `nbgrader ARGS` in a warm server: one per concurrent caller,
+    kept for the next command."""
+    try:
+        server = _idle_servers.get_nowait()
+    except queue.Empty:
+        server = forkserver.Server(env=env)
+    try:
+        code, output = server.run(args, course_dir, env, timeout)
+    except forkserver.ServerDied:
+        server.close()
+        raise
+    _idle_servers.put(server)
+    return code, output
+
+
+def nbgrader_env():
+    """This process's environment, with this Python's programs first on PATH (nbgrader runs
+    helper programs such as alembic by name)."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    return env
+
+
 def run_nbgrader(course_dir, *args, timeout=1800):
     """Run `nbgrader ARGS` in `course_dir`; return its combined output, raise StepFailed."""
-    env = dict(os.environ)
-    # nbgrader runs helper programs (alembic) by name: find them beside this Python.
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    output = done.stdout + done.stderr
-    if done.returncode != 0:
-        raise StepFailed(f"nbgrader {' '.join(args)} failed (exit {done.returncode}):\n{output}")
+    env = nbgrader_env()
+    if _use_forkserver():
+        try:
+            code, output = _run_in_server(pathlib.Path(course_dir).resolve(), args, env, timeout)
+        except forkserver.ServerDied:
+            code = None
+    if not _use_forkserver() or code is None:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir,
+                              env=env, capture_output=True, text=True, timeout=timeout)
+        code, output = done.returncode, done.stdout + done.stderr
+    if code != 0:
+        raise StepFailed(f"nbgrader {' '.join(args)} failed (exit {code}):\n{output}")
     return output
 
 

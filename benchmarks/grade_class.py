@@ -6,11 +6,15 @@
 Each student's notebook is the solved assignment with one exercise left undone (a different
 one per student), so scores vary as in a real class. The same class is graded twice, in two
 fresh course directories, with `autograder.grade_class` (sandboxed, as configured): once
-with 1 worker and once with 2. Prints seconds per submission for each and the speed-up.
+with 1 worker and once with 2, each nbgrader command run in a fork of a warm server
+(autograder.forkserver). With --fresh-processes the same class is first graded with a new
+`nbgrader` process per command, as before the server, for comparison. Prints seconds per
+submission for each and the speed-ups.
 The check that grading works (the solution graded once per assignment, before any student)
 is timed apart: it is a fixed cost per assignment, remembered between runs.
 """
 import argparse
+import os
 import pathlib
 import tempfile
 import time
@@ -75,17 +79,28 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--assignment", action="append",
                         help="grade only these (repeatable; default: the whole course)")
+    parser.add_argument("--fresh-processes", action="store_true",
+                        help="also grade with a new nbgrader process per command (1 worker)")
     args = parser.parse_args(argv)
     names = args.assignment or steps.assignments()
     print(f"{args.students} students x {len(names)} assignments")
+    runs = [("fresh", 1)] if args.fresh_processes else []
+    runs += [("server", 1), ("server", 2)]
     timings = {}
-    for workers in (1, 2):
-        print(f"{workers} worker(s):")
+    for mode, workers in runs:
+        label = f"{workers} worker(s), " + (
+            "a new nbgrader process per command" if mode == "fresh" else "warm nbgrader server")
+        print(f"{label}:")
+        steps._close_servers()  # every run starts its servers from nothing
+        os.environ["COURSE_FORKSERVER"] = "0" if mode == "fresh" else "1"
         count, seconds, failed = grade_everything(workers, names, args.students)
-        timings[workers] = seconds
-        print(f"{workers} worker(s): {count} submissions in {seconds:.1f} s = "
+        timings[mode, workers] = seconds
+        print(f"{label}: {count} submissions in {seconds:.1f} s = "
               f"{seconds / count:.2f} s per submission ({failed} failed)")
-    print(f"speed-up with 2 workers: {timings[1] / timings[2]:.2f}x")
+    print(f"speed-up with 2 workers: {timings['server', 1] / timings['server', 2]:.2f}x")
+    if args.fresh_processes:
+        print(f"speed-up of the warm server (1 worker): "
+              f"{timings['fresh', 1] / timings['server', 1]:.2f}x")
 
 
 if __name__ == "__main__":
