@@ -71,12 +71,59 @@ def _install_notebook_messages():
         shell.set_custom_exc((NotImplementedError,), _not_answered)
 
 
+MAX_LINES = 20  # lines of one message; more are cut, saying how many
+
+
+def clip(text, max_lines=MAX_LINES, max_chars=4000):
+    """`text` cut to `max_lines` lines and `max_chars` characters, saying what was cut."""
+    lines = text.splitlines()
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [f"  ... ({len(lines) - max_lines + 1} more lines)"]
+    text = "\n".join(lines)
+    return text if len(text) <= max_chars else text[:max_chars] + " ..."
+
+
+# (pattern of an error message, what it usually means in these exercises)
+_ERROR_HINTS = [
+    (r"'float' object cannot be interpreted as an integer|slice indices must be integers"
+     r"|only integers, slices|expected a sequence of integers|must be an integer|"
+     r"'float' object is not subscriptable|integer argument expected, got float",
+     "A size or an index is a float: / always gives a float in Python 3. Sizes must be ints: "
+     "use // once you know the division is exact (or int(...))."),
+    (r"operands could not be broadcast together",
+     "Two arrays of different shapes met in one operation. Print the shapes at that line: a "
+     "swapped height and width, or a window cut short at the border, are the usual causes."),
+    (r"could not broadcast input array from shape",
+     "What you store does not fit the slice it goes into: compare the shape of the value with "
+     "the shape of the slice (height and width in the right order, the window not cut short)."),
+    (r"index -?\d+ is out of bounds for axis",
+     "An index ran past the end of an axis: check the ranges of your loops (H_out, W_out) and "
+     "where each window starts and ends (i * stride to i * stride + HH)."),
+    (r"cannot reshape array of size",
+     "The sizes do not add up for this reshape: print the array's shape just before it and "
+     "count what the new shape needs."),
+    (r"'NoneType' object|NoneType' and",
+     "A value is None: a function (yours or a helper) ended without `return`."),
+    (r"matmul: Input operand \d+ has a mismatch|shapes \(.*\) and \(.*\) not aligned",
+     "The inner sizes of a matrix product differ: print both shapes; one side may need a "
+     "transpose or a reshape in another order."),
+]
+
+
+def explain_error(type_name, message):
+    """One sentence on what an error the student's code raised usually means, or None."""
+    for pattern, sentence in _ERROR_HINTS:
+        if re.search(pattern, f"{type_name}: {message}"):
+            return sentence
+    return None
+
+
 def _fail(what, problem, hint=None, lines=()):
     text = [f"{what}: {problem}"]
     text += [f"  {line}" for line in lines]
     if hint:
         text.append(f"  Hint: {hint}")
-    raise CheckFailed("\n".join(text))
+    raise CheckFailed(clip("\n".join(text)))
 
 
 _MAX_REPR = 120  # characters of a returned value quoted in a message
@@ -276,10 +323,13 @@ def call_student(fn, *args, what, hint=None):
     except NotImplementedError:
         raise
     except Exception as err:
-        text = f"{what}: your function raised {type(err).__name__}: {err}"
+        text = f"{what}: your function raised {type(err).__name__}: {clip(str(err), 6, 600)}"
+        explained = explain_error(type(err).__name__, str(err))
+        if explained:
+            text += f"\n  What it usually means: {explained}"
         if hint:
             text += f"\n  Hint: {hint}"
-        raise CheckFailed(text) from err
+        raise CheckFailed(clip(text)) from err
 
 
 def all_passed(name):

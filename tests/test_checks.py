@@ -198,3 +198,26 @@ def test_check_that():
 def test_call_student_can_add_a_hint():
     text = message_of(lambda: call_student(lambda x: x[5], [1], what="k([1])", hint="count"))
     assert text.startswith("k([1]): your function raised IndexError") and text.endswith("Hint: count")
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: np.zeros((2.0, 3)), "Sizes must be ints: use //"),
+    (lambda: np.ones((3, 2)) * np.ones((2, 3)), "swapped height and width"),
+    (lambda: np.zeros(3)[5], "An index ran past the end"),
+    (lambda: np.zeros(6).reshape(4, 2), "The sizes do not add up"),
+])
+def test_an_error_of_the_students_code_is_explained(make, words):
+    def student():
+        return make()
+    with pytest.raises(CheckFailed) as failed:
+        call_student(student, what="f(x)")
+    assert "f(x): your function raised" in str(failed.value) and words in str(failed.value)
+
+
+def test_no_message_is_longer_than_twenty_lines():
+    def student():
+        raise ValueError("\n".join(str(i) for i in range(150)))
+    with pytest.raises(CheckFailed) as failed:
+        call_student(student, what="f(x)", hint="Look at the loop.")
+    assert len(str(failed.value).splitlines()) <= 20
+    assert "more lines" in str(failed.value)
