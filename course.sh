@@ -4,6 +4,9 @@
 #   ./course.sh test [ARGS]       set up if needed, then every test (ARGS go to pytest);
 #                                 the browser tests need chromium (/usr/bin/chromium)
 #   ./course.sh doctor            check the environment and say what to fix
+#   ./course.sh check [NN ...]    grade your own notebook(s) in release/ with the hidden tests
+#                                 (a copy; yours is not changed); no NN: every one you began
+#   ./course.sh progress          your points per notebook, from every check so far
 #   ./course.sh instructor        set up if needed, then JupyterLab at the course root with the
 #                                 formgrader (instructors: free-response grading)
 #   ./course.sh release           regenerate release/ from source/ (instructors)
@@ -192,7 +195,9 @@ case "$cmd" in
         cd "$ROOT"
         exec "$PY" -m pytest "$@" ;;
     doctor) setup; exec "$PY" -m course.doctor ;;
+    check) setup; cd "$ROOT"; exec "$PY" -m autograder.selfcheck "$@" ;;
+    progress) setup; cd "$ROOT"; exec "$PY" -m autograder.selfcheck --progress ;;
     release) setup; cd "$ROOT"; exec "$PY" -m autograder.release "$@" ;;
-    help|-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) say "unknown command '$cmd'"; sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) say "unknown command '$cmd'"; sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
