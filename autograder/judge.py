@@ -25,11 +25,11 @@ from course.checks import CheckFailed
 
 from autograder.hidden import cases, load_references
 from autograder.hidden.record import RECORDS_FOLDER, from_plain
-from autograder.hidden.spec import describe, load_inputs, parts, verdict
+from autograder.hidden.spec import argument_index, describe, load_inputs, parts, verdict
 
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
-IMPORT = re.compile(r"from\s+(autograder\.hidden\.\w+)\s+import\s+\(?([\w\s,]+)\)?")
+IMPORT = re.compile(r"from\s+(autograder\.hidden\.\w+)\s+import\s+(\([^)]*\)|[^\n#;]*)")
 NAME = re.compile(r"^(?P<check>check_\w+)-(?P<case>\d+)-[0-9a-f]{8}\.npz$")
 
 
@@ -91,12 +91,24 @@ def hidden_checks(source):
     found = []
     for region in HIDDEN_REGION.findall(source):
         for module, names in IMPORT.findall(region):
-            for name in re.split(r"[\s,]+", names.strip()):
+            for name, local in _imported(names):
                 if not name.startswith("check_"):
                     continue
-                for args in re.findall(rf"\b{name}\s*\(([^)]*)\)", region):
+                for args in re.findall(rf"\b{local}\s*\(([^)]*)\)", region):
                     found.append((module, name, [a.strip() for a in args.split(",") if a.strip()]))
     return found
+
+
+def _imported(names):
+    """[(name, local name)] of an import list: 'a, b as c', or one in parentheses."""
+    pairs = []
+    for item in names.strip().strip("()").split(","):
+        words = item.split()
+        if len(words) == 1:
+            pairs.append((words[0], words[0]))
+        elif len(words) == 3 and words[1] == "as":
+            pairs.append((words[0], words[2]))
+    return pairs
 
 
 def judged_here(module_name, check_name):
@@ -123,7 +135,9 @@ def judge_cell(source, records, loaded=None):
         if entry is None:
             continue
         for k, (record_name, check) in enumerate(parts(check_name, entry)):
-            fn_name = arg_names[k] if k < len(arg_names) and arg_names[k].isidentifier() else None
+            index = argument_index(k, check)
+            fn_name = (arg_names[index] if index < len(arg_names) and arg_names[index].isidentifier()
+                       else None)
             message = _judge_check(check, record_name, fn_name, assignment, records, loaded)
             if message is not None:
                 return message

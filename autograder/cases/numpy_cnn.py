@@ -4,12 +4,21 @@ cross_entropy and their autograd gradients), and torch's layer shapes for the un
 Max-pooling ties: PyTorch's CPU max pooling sends the gradient of a window to the first maximum
 in row-major order, the rule the notebook asks for; two pooling cases hold small integers, so
 many windows tie. ReLU inputs are random normals, never exactly 0.
+
+`train` and save/load are checked on small stand-in networks (autograder/hidden/numpy_cnn.py):
+their cases hold only inputs (150 of scikit-learn's digits, the optimizer and its learning
+rate); the judge recomputes what the results are compared with.
 """
 import numpy as np
 import torch
 import torch.nn.functional as tnf
 
+from course.data import load_digits
+
 SEED = 2026 + 5
+JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every field but the OUTPUT_FIELDS
+OUTPUT_FIELDS = {"out", "dx", "dW", "db", "loss", "scores", "expected",
+                 "grad_W1", "grad_b1", "grad_W2", "grad_b2", "grad_W3", "grad_b3"}
 
 # (N, C, H, W, F, HH, WW, stride, pad, float32 input): non-square inputs and kernels, strides
 # 1-3, pads 0-2, every case tiled exactly; one float32 input like the digits
@@ -65,6 +74,10 @@ POOL_UNITS_CASES = [
     (7, 3, 0, 1, 16), (9, 3, 0, 1, 10), (28, 5, 0, 2, 30), (10, 4, 0, 3, 2), (6, 3, 1, 2, 4),
     (3, 5, 0, 1, 2), (5, 5, 0, 1, 3), (15, 3, 1, 1, 12),
 ]
+# (optimizer, learning rate) of train on the softmax-regression stand-in; and one it must refuse
+TRAIN_CASES = [("adam", 0.05), ("momentum", 0.1), ("sgd", 0.5)]
+TRAIN_REFUSED = ["adagrad"]
+TRAIN_DIGITS = 150          # the first 100 train, the other 50 test
 
 
 def _grads(fn, inputs, dout):
@@ -177,6 +190,15 @@ def build():
             refs[f"net/{i}/{key}"] = value
             refs[f"net/{i}/grad_{key}"] = tensors[key].grad.numpy()
 
-    table = [(*args, pool_units(*args)) for args in POOL_UNITS_CASES]
-    refs["pool_units/cases"] = np.array(table)
+    for i, args in enumerate(POOL_UNITS_CASES):
+        refs[f"pool_units/{i}/args"] = np.array(args)
+        refs[f"pool_units/{i}/expected"] = np.array(pool_units(*args))   # -1: must raise
+
+    x, t = load_digits(limit=TRAIN_DIGITS)
+    for i, (optimizer, lr) in enumerate(TRAIN_CASES):
+        refs.update({f"train/{i}/x": x, f"train/{i}/t": t, f"train/{i}/optimizer": np.array(optimizer),
+                     f"train/{i}/lr": np.array(lr)})
+    for i, optimizer in enumerate(TRAIN_REFUSED):
+        refs.update({f"train_refused/{i}/x": x, f"train_refused/{i}/t": t,
+                     f"train_refused/{i}/optimizer": np.array(optimizer)})
     return refs

@@ -1,35 +1,213 @@
-"""Hidden tests of 05-numpy-cnn: the layers as objects, SimpleConvNet, pool_output_units,
-train and save/load.
+"""Hidden tests of 05-numpy-cnn, judged outside the kernel (autograder.hidden.spec): the layers
+as objects, SimpleConvNet and its gradient, pool_output_units, train and save/load.
 
-Layers and the network are compared with torch references (autograder/cases/numpy_cnn.py);
-`train` and save/load are checked on small stand-in networks built here, so that a mistake in
-the student's SimpleConvNet does not cost those points again.
+In the kernel a check builds the student's object, runs it on a case's inputs and records plain
+data only (a dict of what came back, step by step): the outputs, the gradients a layer stored
+(layer.dW, layer.db, read after backward), the parameters a network holds, facts about the
+student's objects only the kernel can see, taken as a bool (does net.layers['Conv1'].W *be*
+net.params['W1'], is a parameter still the array it was after train or load_params), and, when
+the student's code raised at a step, the message of that error (later steps are not run). The
+judge compares with the torch references (autograder/cases/numpy_cnn.py) and names the
+mistake (course.diagnose_layers, imported only when a case fails).
+
+`train` and save/load run on small stand-in networks built here, so that a mistake in the
+student's SimpleConvNet does not cost those points again; the kernel records the history and
+the parameters afterwards, and the judge recomputes what they are compared with from the
+cases' inputs (the digits, the stand-ins' seeds).
 """
 import pathlib
 import tempfile
 
 import numpy as np
 
-from course.checks import CheckFailed, call_student, check_array, check_close, check_equal, check_raises
-from course.data import load_digits
-from course.diagnose_layers import (conv_backward_mistake, conv_forward_mistake,
-                                    max_pool_backward_mistake, pool_forward_mistake)
-from course.gradcheck import gradient_report
+from course.checks import CheckFailed, check_array, check_close, check_equal, clip, explain_error
 
-from autograder.hidden import cases, load_references
-from autograder.hidden.tripwire import library_convolutions_forbidden
+from autograder.hidden.record import Raised, Unsupported, raised
+from autograder.hidden.spec import Check, expect_raised, function_name, lazy, runner
 
 ASSIGNMENT = "05-numpy-cnn"
 PARAM_KEYS = ["W1", "W2", "W3", "b1", "b2", "b3"]
+HISTORY_KEYS = ["test_acc", "test_loss", "train_acc", "train_loss"]
+conv_forward_mistake = lazy("course.diagnose_layers", "conv_forward_mistake")
+conv_backward_mistake = lazy("course.diagnose_layers", "conv_backward_mistake")
+pool_forward_mistake = lazy("course.diagnose_layers", "pool_forward_mistake")
+max_pool_backward_mistake = lazy("course.diagnose_layers", "max_pool_backward_mistake")
+PLAIN = "Return a plain int, float, tuple or NumPy array (np.ndarray itself, not a subclass of it)."
 
 
-def _stored(layer, name, what):
-    """layer.<name>, which backward must have set to an array."""
-    value = getattr(layer, name, None)
+# ------------------------------------------------------------------ recording, in the kernel
+
+class _Stop(Exception):
+    """A step of the student's code raised; the record holds its message under 'failed'."""
+
+
+def _frozen(value, depth=0):
+    """`value` as it is now: exact arrays copied, lists, tuples and dicts rebuilt (a dict
+    subclass read with dict's own methods); anything else as it is, for record.to_plain."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return np.array(value, copy=True)
+    if depth > 6:
+        return value
+    if kind is list:
+        return [_frozen(v, depth + 1) for v in list.__iter__(value)]
+    if kind is tuple:
+        return tuple(_frozen(v, depth + 1) for v in tuple.__iter__(value))
+    if isinstance(value, dict):
+        return {k: _frozen(dict.__getitem__(value, k), depth + 1) for k in list(dict.__iter__(value))}
+    return value
+
+
+def _message(error):
+    try:
+        return str(error)
+    except Exception:  # a message that cannot be shown is no message
+        return ""
+
+
+def _step(record, key, call, what):
+    """record[key] = call() as it is now; when it raises, the call and the error (as plain
+    data) go into record['failed'] and _Stop ends the recording."""
+    try:
+        value = call()
+    except NotImplementedError:
+        raise
+    except Exception as err:  # the student's code failed: that is the answer recorded
+        record["failed"] = {"what": what, "raised": raised(err)}
+        raise _Stop from None
+    if key is not None:
+        record[key] = _frozen(value)
+    return value
+
+
+def _recording(body):
+    """A Check's call: body(fn, case, record) fills the record dict, step by step."""
+    def call(fn, case):
+        record = {}
+        try:
+            body(fn, case, record)
+        except _Stop:
+            pass
+        return record
+    return call
+
+
+def _outcome(call):
+    """{'returned': value} or {'raised': the error as plain data} of call()."""
+    try:
+        return {"returned": _frozen(call())}
+    except NotImplementedError:
+        raise
+    except Exception as err:  # raising is what the student's code should do here
+        return {"raised": raised(err)}
+
+
+def _params_of(net):
+    """net.params as plain data (the dict read with dict's own methods), or what it is."""
+    return _frozen(getattr(net, "params", None))
+
+
+def _param(net, key):
+    params = getattr(net, "params", None)
+    if isinstance(params, dict) and key in list(dict.__iter__(params)):
+        return _frozen(dict.__getitem__(params, key))
+    return None
+
+
+def _is_param(net, key, array):
+    """True when net.params[key] is `array` itself."""
+    try:
+        params = net.params
+        return isinstance(params, dict) and dict.__getitem__(params, key) is array
+    except Exception:
+        return False
+
+
+def _what(fn, exercise, text):
+    return f"hidden test: {function_name(fn, exercise)}{text}"
+
+
+# ------------------------------------------------------------------ judging, outside
+
+def _failure(failed, what):
+    """The student's message for a recorded record['failed']: the step's call and what it
+    raised (worded as spec.verdict words an error), or the test's own sentence."""
+    if type(failed) is str:
+        return failed
+    if type(failed) is dict and type(failed.get("what")) is str and type(failed.get("raised")) is dict:
+        got = Raised(failed["raised"])
+        explained = explain_error(got.type, got.message)
+        return clip(f"{failed['what']}: your function raised {got.type}: {clip(got.message, 6, 600)}"
+                    + (f"\n  What it usually means: {explained}" if explained else ""))
+    return f"{what}: the test recorded no answer for this step."
+
+
+def _get(got, key, what):
+    """got[key] of a recording, or CheckFailed: the step before it raised (its message)."""
+    if type(got) is not dict:
+        raise CheckFailed(f"{what}: the test recorded no answer it can read.")
+    if key not in got:
+        raise CheckFailed(_failure(got.get("failed"), what))
+    return got[key]
+
+
+def _plain(value, what):
+    if isinstance(value, Unsupported):
+        raise CheckFailed(f"{what}: returned {value!r}. {PLAIN}")
+    return value
+
+
+def _kind(value):
+    if isinstance(value, Unsupported):
+        return repr(value)
+    return type(value).__name__
+
+
+def _stored(value, name, what):
+    """layer.<name> as recorded after backward, which must be a NumPy array."""
     if not isinstance(value, np.ndarray):
-        raise CheckFailed(f"{what}: after backward, layer.{name} is {type(value).__name__}.\n"
+        kind = (f"{value!r} (np.ndarray itself, not a subclass of it)" if isinstance(value, Unsupported)
+                else type(value).__name__)
+        raise CheckFailed(f"{what}: after backward, layer.{name} is {kind}.\n"
                           f"  Hint: backward must store the gradient as a NumPy array: self.{name} = ...")
     return value
+
+
+def _result(outcome):
+    """What a recorded _outcome holds: the value returned, or a Raised."""
+    if type(outcome) is dict and type(outcome.get("raised")) is dict:
+        return Raised(outcome["raised"])
+    if type(outcome) is dict and "returned" in outcome:
+        return outcome["returned"]
+    return Unsupported("record of an unknown form")
+
+
+def _must_raise(got, error_name, what, hint, exercise):
+    """Judge an answer that must be error_name raised by the student's own code."""
+    if isinstance(got, Raised) and got.type == "CheckFailed":
+        raise CheckFailed(got.message)
+    if isinstance(got, Raised) and got.type == "NotImplementedError":
+        raise CheckFailed(f"{what}: not answered yet: {exercise} still raises NotImplementedError.")
+    expect_raised(got, error_name, what, hint=hint)
+
+
+def _refused(hint):
+    def judge(got, case, ref, what):
+        _must_raise(got, "ValueError", what, hint, what.split("(")[0].split()[-1] + "()")
+    return judge
+
+
+def _refusing(body):
+    """A Check's call for a case the student's code must refuse: body(fn, case, record)
+    builds the object in a step (a failure there is said as call_student says it) and
+    returns what the refusing call returned; what that call raises is the answer recorded."""
+    def call(fn, case):
+        record = {}
+        try:
+            return body(fn, case, record)
+        except _Stop:
+            raise CheckFailed(_failure(record.get("failed"), "hidden test")) from None
+    return call
 
 
 def _same(a, b):
@@ -45,48 +223,101 @@ def _first_named(actual, wrong_answers):
     return None
 
 
-# ----------------------------------------------------------------------------- layers
+# ----------------------------------------------------------------------------- Convolution
 
-def check_convolution_layer(Convolution):
-    """Convolution(W, b, stride, pad): forward and backward on every reference case, and the
-    inputs it must refuse."""
-    refs = load_references(ASSIGNMENT)
-    for case in cases(refs, "conv"):
-        x, W, b, dout = case["x"], case["W"], case["b"], case["dout"]
-        stride, pad = (int(v) for v in case["stride_pad"])
-        conv_param = {"stride": stride, "pad": pad}
-        dtype = ", float32" if x.dtype == np.float32 else ""
-        what = (f"hidden test: Convolution(W {W.shape}, b, stride={stride}, pad={pad}) "
-                f"on x {x.shape}{dtype}")
-        with library_convolutions_forbidden("Convolution", Convolution):
-            layer = call_student(Convolution, W.copy(), b.copy(), stride, pad, what=what)
-            out = call_student(layer.forward, x.copy(), what=f"{what}: forward(x)")
-        check_array(out, case["out"], f"{what}: forward(x)", reveal=False, rtol=1e-5,
-                    diagnose=lambda got: conv_forward_mistake(got, x, W, b, conv_param),
-                    hint="Compare your output with F.conv2d on this shape, stride and padding.")
-        with library_convolutions_forbidden("Convolution", Convolution):
-            dx = call_student(layer.backward, dout.copy(), what=f"{what}: backward(dout)")
-        dW, db = _stored(layer, "dW", what), _stored(layer, "db", what)
+def _stride_pad(case):
+    return tuple(int(v) for v in case["stride_pad"])
 
-        def mistake(_):
-            return conv_backward_mistake(dx, dW, db, x, W, b, conv_param, dout)
 
-        for got, label in ((db, "db"), (dW, "dW")):
-            check_array(got, case[label], f"{what}: layer.{label} after backward(dout)", reveal=False,
-                        rtol=1e-5, diagnose=mistake,
-                        hint="Check this shape, stride and padding against the formulas of notebook 03.")
-        check_array(dx, case["dx"], f"{what}: dx = backward(dout)", reveal=False, rtol=1e-5,
-                    diagnose=mistake, hint="dx has the shape of x; cut the padding off at the end.")
+def _conv_what(case):
+    x, W = case["x"], case["W"]
+    stride, pad = _stride_pad(case)
+    dtype = ", float32" if x.dtype == np.float32 else ""
+    return f"(W {W.shape}, b, stride={stride}, pad={pad}) on x {x.shape}{dtype}"
 
-    for case in cases(refs, "conv_refused"):
-        x_shape, W_shape = tuple(int(v) for v in case["x_shape"]), tuple(int(v) for v in case["W_shape"])
-        stride, pad = (int(v) for v in case["stride_pad"])
-        what = f"hidden test: Convolution(W {W_shape}, b, stride={stride}, pad={pad}).forward(x {x_shape})"
-        layer = call_student(Convolution, np.ones(W_shape), np.zeros(W_shape[0]), stride, pad, what=what)
-        with library_convolutions_forbidden("Convolution", Convolution):
-            check_raises(lambda: layer.forward(np.ones(x_shape)), ValueError, what,
-                         hint="Refuse a channel mismatch, a filter larger than the padded input, and "
-                              "windows that do not tile it.")
+
+def _record_conv(fn, c, record):
+    what = _what(fn, "Convolution", _conv_what(c))
+    layer = _step(record, None, lambda: fn(c["W"].copy(), c["b"].copy(), *_stride_pad(c)), what)
+    _step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
+    _step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
+    record["dW"], record["db"] = _frozen(getattr(layer, "dW", None)), _frozen(getattr(layer, "db", None))
+
+
+def _judge_conv(got, case, ref, what):
+    x, W, b, dout = case["x"], case["W"], case["b"], case["dout"]
+    stride, pad = _stride_pad(case)
+    conv_param = {"stride": stride, "pad": pad}
+    forward = f"{what}: forward(x)"
+    check_array(_plain(_get(got, "out", what), forward), ref["out"], forward, reveal=False, rtol=1e-5,
+                diagnose=lambda out: conv_forward_mistake(out, x, W, b, conv_param),
+                hint="Compare your output with F.conv2d on this shape, stride and padding.")
+    dx = _get(got, "dx", what)
+    dW, db = _stored(got.get("dW"), "dW", what), _stored(got.get("db"), "db", what)
+
+    def mistake(_):
+        return conv_backward_mistake(dx, dW, db, x, W, b, conv_param, dout)
+
+    for answer, label in ((db, "db"), (dW, "dW")):
+        check_array(answer, ref[label], f"{what}: layer.{label} after backward(dout)", reveal=False,
+                    rtol=1e-5, diagnose=mistake,
+                    hint="Check this shape, stride and padding against the formulas of notebook 03.")
+    backward = f"{what}: dx = backward(dout)"
+    check_array(_plain(dx, backward), ref["dx"], backward, reveal=False, rtol=1e-5, diagnose=mistake,
+                hint="dx has the shape of x; cut the padding off at the end.")
+
+
+def _record_conv_refused(fn, c, record):
+    W_shape = tuple(int(v) for v in c["W_shape"])
+    what = _what(fn, "Convolution", _conv_refused_what(c))
+    layer = _step(record, None, lambda: fn(np.ones(W_shape), np.zeros(W_shape[0]), *_stride_pad(c)), what)
+    return layer.forward(np.ones(tuple(int(v) for v in c["x_shape"])))
+
+
+def _conv_refused_what(case):
+    stride, pad = _stride_pad(case)
+    return (f"(W {tuple(int(v) for v in case['W_shape'])}, b, stride={stride}, pad={pad})"
+            f".forward(x {tuple(int(v) for v in case['x_shape'])})")
+
+
+# ----------------------------------------------------------------------------- ReLU, Affine
+
+def _record_relu(fn, c, record):
+    what = _what(fn, "ReLU", _relu_what(c))
+    x_in, dout_in = c["x"].copy(), c["dout"].copy()
+    layer = _step(record, None, fn, what)
+    _step(record, "out", lambda: layer.forward(x_in), f"{what}: forward(x)")
+    _step(record, "dx", lambda: layer.backward(dout_in), f"{what}: backward(dout)")
+    record["x_after"], record["dout_after"] = x_in.copy(), dout_in.copy()
+
+
+def _relu_what(case):
+    return f"() on x {case['x'].shape}"
+
+
+def _judge_relu(got, case, ref, what):
+    x, dout = case["x"], case["dout"]
+    forward, backward = f"{what}: forward(x)", f"{what}: dx = backward(dout)"
+    check_array(_plain(_get(got, "out", what), forward), ref["out"], forward, reveal=False,
+                hint="np.maximum(x, 0)")
+    check_array(_plain(_get(got, "dx", what), backward), ref["dx"], backward, reveal=False,
+                diagnose=lambda dx: _first_named(dx, [(dout, "dx is dout everywhere: it must be 0 "
+                                                             "where the input x was not positive.")]),
+                hint="dx is dout where x > 0 and 0 elsewhere.")
+    check_array(got.get("x_after"), x, f"x after {what}", hint="Copy x before you set entries to 0.")
+    check_array(got.get("dout_after"), dout, f"dout after {what}", hint="Copy dout before you set entries to 0.")
+
+
+def _record_affine(fn, c, record):
+    what = _what(fn, "Affine", _affine_what(c))
+    layer = _step(record, None, lambda: fn(c["W"].copy(), c["b"].copy()), what)
+    _step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
+    _step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
+    record["dW"], record["db"] = _frozen(getattr(layer, "dW", None)), _frozen(getattr(layer, "db", None))
+
+
+def _affine_what(case):
+    return f"(W {case['W'].shape}, b) on x {case['x'].shape}"
 
 
 def _affine_mistake(dx, dW, db, x, W, dout):
@@ -105,74 +336,90 @@ def _affine_mistake(dx, dW, db, x, W, dout):
                                                         "1/N of the mean loss is already inside dout.")]))
 
 
-def check_relu_affine(ReLU, Affine):
-    """ReLU() and Affine(W, b), forward and backward on every reference case."""
-    refs = load_references(ASSIGNMENT)
-    for case in cases(refs, "relu"):
-        x, dout = case["x"], case["dout"]
-        what = f"hidden test: ReLU() on x {x.shape}"
-        x_in, dout_in = x.copy(), dout.copy()
-        layer = call_student(ReLU, what=what)
-        out = call_student(layer.forward, x_in, what=f"{what}: forward(x)")
-        check_array(out, case["out"], f"{what}: forward(x)", reveal=False, hint="np.maximum(x, 0)")
-        dx = call_student(layer.backward, dout_in, what=f"{what}: backward(dout)")
-        check_array(dx, case["dx"], f"{what}: dx = backward(dout)", reveal=False,
-                    diagnose=lambda got: _first_named(got, [(dout, "dx is dout everywhere: it must be 0 "
-                                                                   "where the input x was not positive.")]),
-                    hint="dx is dout where x > 0 and 0 elsewhere.")
-        check_array(x_in, x, f"x after {what}", hint="Copy x before you set entries to 0.")
-        check_array(dout_in, dout, f"dout after {what}", hint="Copy dout before you set entries to 0.")
+def _judge_affine(got, case, ref, what):
+    x, W, dout = case["x"], case["W"], case["dout"]
+    forward = f"{what}: forward(x)"
+    check_array(_plain(_get(got, "out", what), forward), ref["out"], forward, reveal=False,
+                hint="Flatten with x.reshape(N, -1) (also when N is 1), then x_flat @ W + b.")
+    dx = _get(got, "dx", what)
+    dW, db = _stored(got.get("dW"), "dW", what), _stored(got.get("db"), "db", what)
 
-    for case in cases(refs, "affine"):
-        x, W, b, dout = case["x"], case["W"], case["b"], case["dout"]
-        what = f"hidden test: Affine(W {W.shape}, b) on x {x.shape}"
-        layer = call_student(Affine, W.copy(), b.copy(), what=what)
-        out = call_student(layer.forward, x.copy(), what=f"{what}: forward(x)")
-        check_array(out, case["out"], f"{what}: forward(x)", reveal=False,
-                    hint="Flatten with x.reshape(N, -1) (also when N is 1), then x_flat @ W + b.")
-        dx = call_student(layer.backward, dout.copy(), what=f"{what}: backward(dout)")
-        dW, db = _stored(layer, "dW", what), _stored(layer, "db", what)
+    def mistake(_):
+        return _affine_mistake(dx, dW, db, x, W, dout)
 
-        def mistake(_):
-            return _affine_mistake(dx, dW, db, x, W, dout)
-
-        check_array(db, case["db"], f"{what}: layer.db after backward(dout)", reveal=False,
-                    diagnose=mistake, hint="db = dout.sum(axis=0), shape (M,).")
-        check_array(dW, case["dW"], f"{what}: layer.dW after backward(dout)", reveal=False,
-                    diagnose=mistake, hint="dW = x_flat.T @ dout, shape (D, M).")
-        check_array(dx, case["dx"], f"{what}: dx = backward(dout)", reveal=False,
-                    diagnose=mistake, hint="dx = dout @ W.T, reshaped to the shape of x.")
+    check_array(db, ref["db"], f"{what}: layer.db after backward(dout)", reveal=False,
+                diagnose=mistake, hint="db = dout.sum(axis=0), shape (M,).")
+    check_array(dW, ref["dW"], f"{what}: layer.dW after backward(dout)", reveal=False,
+                diagnose=mistake, hint="dW = x_flat.T @ dout, shape (D, M).")
+    backward = f"{what}: dx = backward(dout)"
+    check_array(_plain(dx, backward), ref["dx"], backward, reveal=False,
+                diagnose=mistake, hint="dx = dout @ W.T, reshaped to the shape of x.")
 
 
-def check_max_pooling_layer(MaxPooling):
-    """MaxPooling(pool_h, pool_w, stride): forward and backward on every reference case, and the
-    inputs it must refuse."""
-    refs = load_references(ASSIGNMENT)
-    for case in cases(refs, "maxpool"):
-        x, dout = case["x"], case["dout"]
-        ph, pw, stride = (int(v) for v in case["pool"])
-        pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
-        ties = ", small integers (tied maxima)" if np.all(x == np.round(x)) else ""
-        what = f"hidden test: MaxPooling({ph}, {pw}, stride={stride}) on x {x.shape}{ties}"
-        with library_convolutions_forbidden("MaxPooling", MaxPooling):
-            layer = call_student(MaxPooling, ph, pw, stride, what=what)
-            out = call_student(layer.forward, x.copy(), what=f"{what}: forward(x)")
-            dx = call_student(layer.backward, dout.copy(), what=f"{what}: backward(dout)")
-        check_array(out, case["out"], f"{what}: forward(x)", reveal=False,
-                    diagnose=lambda got: pool_forward_mistake(got, x, pool_param, "max"),
-                    hint="Compare your output with F.max_pool2d on this shape, window and stride.")
-        check_array(dx, case["dx"], f"{what}: dx = backward(dout)", reveal=False,
-                    diagnose=lambda got: max_pool_backward_mistake(got, x, pool_param, dout),
-                    hint="Each dout value goes to the first maximum of its window (np.argmax's "
-                         "choice); add where windows overlap.")
-    for case in cases(refs, "pool_refused"):
-        x_shape = tuple(int(v) for v in case["x_shape"])
-        ph, pw, stride = (int(v) for v in case["pool"])
-        what = f"hidden test: MaxPooling({ph}, {pw}, stride={stride}).forward(x {x_shape})"
-        layer = call_student(MaxPooling, ph, pw, stride, what=what)
-        with library_convolutions_forbidden("MaxPooling", MaxPooling):
-            check_raises(lambda: layer.forward(np.zeros(x_shape)), ValueError, what,
-                         hint="Refuse windows larger than the input or windows that do not tile it.")
+# ----------------------------------------------------------------------------- MaxPooling
+
+def _pool(case):
+    return tuple(int(v) for v in case["pool"])
+
+
+def _pool_what(case):
+    x = case["x"]
+    ph, pw, stride = _pool(case)
+    ties = ", small integers (tied maxima)" if np.all(x == np.round(x)) else ""
+    return f"({ph}, {pw}, stride={stride}) on x {x.shape}{ties}"
+
+
+def _record_pool(fn, c, record):
+    what = _what(fn, "MaxPooling", _pool_what(c))
+    layer = _step(record, None, lambda: fn(*_pool(c)), what)
+    _step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
+    _step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
+
+
+def _judge_pool(got, case, ref, what):
+    x, dout = case["x"], case["dout"]
+    ph, pw, stride = _pool(case)
+    pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
+    forward, backward = f"{what}: forward(x)", f"{what}: dx = backward(dout)"
+    out = _get(got, "out", what)
+    check_array(_plain(out, forward), ref["out"], forward, reveal=False,
+                diagnose=lambda got_out: pool_forward_mistake(got_out, x, pool_param, "max"),
+                hint="Compare your output with F.max_pool2d on this shape, window and stride.")
+    check_array(_plain(_get(got, "dx", what), backward), ref["dx"], backward, reveal=False,
+                diagnose=lambda dx: max_pool_backward_mistake(dx, x, pool_param, dout),
+                hint="Each dout value goes to the first maximum of its window (np.argmax's "
+                     "choice); add where windows overlap.")
+
+
+def _record_pool_refused(fn, c, record):
+    what = _what(fn, "MaxPooling", _pool_refused_what(c))
+    layer = _step(record, None, lambda: fn(*_pool(c)), what)
+    return layer.forward(np.zeros(tuple(int(v) for v in c["x_shape"])))
+
+
+def _pool_refused_what(case):
+    ph, pw, stride = _pool(case)
+    return f"({ph}, {pw}, stride={stride}).forward(x {tuple(int(v) for v in case['x_shape'])})"
+
+
+# ----------------------------------------------------------------------------- SoftmaxWithLoss
+
+def _softmax_what(case):
+    size = "large " if np.abs(case["x"]).max() > 100 else ""
+    return f"() on {size}scores {case['x'].shape}"
+
+
+def _softmax_call(dout):
+    return "backward()" if dout == 1.0 else f"backward({dout})"
+
+
+def _record_softmax(fn, c, record):
+    what = _what(fn, "SoftmaxWithLoss", _softmax_what(c))
+    dout = float(c["dout"])
+    layer = _step(record, None, fn, what)
+    _step(record, "loss", lambda: layer.forward(c["x"].copy(), c["t"].copy()), f"{what}: forward(x, t)")
+    _step(record, "dx", lambda: layer.backward(*(() if dout == 1.0 else (dout,))),
+          f"{what}: {_softmax_call(dout)}")
 
 
 def _softmax_parts(x, t):
@@ -182,175 +429,231 @@ def _softmax_parts(x, t):
     return y, onehot
 
 
-def check_softmax_with_loss(SoftmaxWithLoss):
-    """SoftmaxWithLoss(): forward(x, t) and backward(dout) on every reference case."""
-    for case in cases(load_references(ASSIGNMENT), "softmax"):
-        x, t, dout = case["x"], case["t"], float(case["dout"])
-        size = "large " if np.abs(x).max() > 100 else ""
-        what = f"hidden test: SoftmaxWithLoss() on {size}scores {x.shape}"
-        layer = call_student(SoftmaxWithLoss, what=what)
-        loss = call_student(layer.forward, x.copy(), t.copy(), what=f"{what}: forward(x, t)")
-        y, onehot = _softmax_parts(x, t)
-        N = x.shape[0]
-        if isinstance(loss, np.ndarray) and loss.ndim == 0:
-            loss = loss[()]
-        capped = -np.mean(np.log(y[np.arange(N), t] + 1e-7))
-        named = None
-        if isinstance(loss, (float, np.floating)) and np.isfinite(loss):
-            if np.isclose(loss, N * float(case["loss"])) and N > 1:
-                named = "The loss is summed over the batch; it must be the mean (divide by N)."
-            elif np.isclose(loss, capped) and not np.isclose(capped, float(case["loss"])):
-                named = ("log(y + 1e-7) caps the loss of a class with a tiny probability; use "
-                         "log-probabilities z - log(sum(exp(z))) with z = x - max.")
-        check_close(loss, float(case["loss"]), f"{what}: forward(x, t)", reveal=False,
-                    hint=named or "The mean over the batch of -log softmax(x)[n, t[n]]; subtract "
-                                  "the row maximum and use log-probabilities.")
-        call = "backward()" if dout == 1.0 else f"backward({dout})"
-        dx = call_student(layer.backward, *(() if dout == 1.0 else (dout,)), what=f"{what}: {call}")
-        right = dout * (y - onehot) / N
-        check_array(dx, case["dx"], f"{what}: dx = {call}", reveal=False,
-                    diagnose=lambda got: _first_named(got, [
-                        (right * N, "dx is not divided by N: the loss is a mean over the batch."),
-                        (right / dout if dout != 1.0 else None, "dout is ignored: multiply by it."),
-                        (onehot - y, "The sign is wrong: dx = dout * (y - onehot(t)) / N.")]),
-                    hint="dx = dout * (y - onehot(t)) / N.")
+def _judge_softmax(got, case, ref, what):
+    x, t, dout = case["x"], case["t"], float(case["dout"])
+    forward = f"{what}: forward(x, t)"
+    loss = _plain(_get(got, "loss", what), forward)
+    y, onehot = _softmax_parts(x, t)
+    N = x.shape[0]
+    if isinstance(loss, np.ndarray) and loss.ndim == 0:
+        loss = loss[()]
+    capped = -np.mean(np.log(y[np.arange(N), t] + 1e-7))
+    named = None
+    if isinstance(loss, (float, np.floating)) and np.isfinite(loss):
+        if np.isclose(loss, N * float(ref["loss"])) and N > 1:
+            named = "The loss is summed over the batch; it must be the mean (divide by N)."
+        elif np.isclose(loss, capped) and not np.isclose(capped, float(ref["loss"])):
+            named = ("log(y + 1e-7) caps the loss of a class with a tiny probability; use "
+                     "log-probabilities z - log(sum(exp(z))) with z = x - max.")
+    check_close(loss, float(ref["loss"]), forward, reveal=False,
+                hint=named or "The mean over the batch of -log softmax(x)[n, t[n]]; subtract "
+                              "the row maximum and use log-probabilities.")
+    backward = f"{what}: dx = {_softmax_call(dout)}"
+    right = dout * (y - onehot) / N
+    check_array(_plain(_get(got, "dx", what), backward), ref["dx"], backward, reveal=False,
+                diagnose=lambda dx: _first_named(dx, [
+                    (right * N, "dx is not divided by N: the loss is a mean over the batch."),
+                    (right / dout if dout != 1.0 else None, "dout is ignored: multiply by it."),
+                    (onehot - y, "The sign is wrong: dx = dout * (y - onehot(t)) / N.")]),
+                hint="dx = dout * (y - onehot(t)) / N.")
 
 
-# ----------------------------------------------------------------------------- the network
+# ----------------------------------------------------------------------------- SimpleConvNet
 
-def _net_cases():
-    for case in cases(load_references(ASSIGNMENT), "net"):
-        filter_num, filter_size, pad, stride = (int(v) for v in case["conv"])
-        hidden, output = (int(v) for v in case["sizes"])
-        conv_param = {"filter_num": filter_num, "filter_size": filter_size, "pad": pad, "stride": stride}
-        input_dim = tuple(int(v) for v in case["input_dim"])
-        name = (f"SimpleConvNet(input_dim={input_dim}, filter_num {filter_num}, filter_size "
-                f"{filter_size}, pad {pad}, stride {stride}, hidden_size {hidden}, output_size {output})")
-        yield case, input_dim, conv_param, hidden, output, name
+def _net_args(case):
+    filter_num, filter_size, pad, stride = (int(v) for v in case["conv"])
+    hidden, output = (int(v) for v in case["sizes"])
+    conv_param = {"filter_num": filter_num, "filter_size": filter_size, "pad": pad, "stride": stride}
+    return tuple(int(v) for v in case["input_dim"]), conv_param, hidden, output
 
 
-def _build(SimpleConvNet, input_dim, conv_param, hidden, output, what, seed=3, std=0.05):
-    with library_convolutions_forbidden("SimpleConvNet", SimpleConvNet):
-        return call_student(SimpleConvNet, input_dim, dict(conv_param), hidden, output, std, seed,
-                            what=f"{what} (weight_init_std={std}, seed={seed})")
+def _net_what(case):
+    input_dim, p, hidden, output = _net_args(case)
+    return (f"(input_dim={input_dim}, filter_num {p['filter_num']}, filter_size {p['filter_size']}, "
+            f"pad {p['pad']}, stride {p['stride']}, hidden_size {hidden}, output_size {output})")
 
 
-def _load_case_params(net, case, what):
-    """Copy the reference parameters into net.params, in place (the layers share them)."""
-    params = getattr(net, "params", None)
-    if not isinstance(params, dict) or sorted(params) != PARAM_KEYS:
+def _build(record, fn, case, what, seed=3, std=0.05):
+    input_dim, conv_param, hidden, output = _net_args(case)
+    return _step(record, None, lambda: fn(input_dim, dict(conv_param), hidden, output, std, seed),
+                 f"{what} (weight_init_std={std}, seed={seed})")
+
+
+def _load_case_params(net, case, record, what):
+    """Copy the case's parameters into net.params, in place (the layers share them); when
+    that cannot be done the judge has found why already (net.params as recorded)."""
+    try:
+        params = net.params
+        ok = isinstance(params, dict) and sorted(dict.__iter__(params)) == PARAM_KEYS
+        for key in PARAM_KEYS if ok else ():
+            value = dict.__getitem__(params, key)
+            ok = ok and type(value) is np.ndarray and value.shape == case[key].shape
+        if ok:
+            for key in PARAM_KEYS:
+                dict.__getitem__(params, key)[...] = case[key]
+            return
+    except Exception:  # the student's net.params is not what it should be
+        pass
+    record["failed"] = (f"{what}: the test could not copy its parameters into net.params in place "
+                        "(net.params[key][...] = ...).")
+    raise _Stop
+
+
+LAYER_PARAMS = [("Conv1", "W", "W1"), ("Conv1", "b", "b1"), ("Affine1", "W", "W2"),
+                ("Affine1", "b", "b2"), ("Affine2", "W", "W3"), ("Affine2", "b", "b3")]
+
+
+def _layer_keys(net):
+    try:
+        layers = getattr(net, "layers", None)
+        return _frozen(list(layers)) if hasattr(layers, "keys") else None
+    except Exception:  # an object that cannot even list its keys
+        return None
+
+
+def _shares(net, layer_name, attr, key):
+    """True when net.layers[layer_name].<attr> is net.params[key] itself."""
+    try:
+        return getattr(net.layers[layer_name], attr, None) is dict.__getitem__(net.params, key)
+    except Exception:
+        return False
+
+
+def _record_net(fn, c, record):
+    what = _what(fn, "SimpleConvNet", _net_what(c))
+    net = _build(record, fn, c, what)
+    record["params"] = _params_of(net)
+    record["again_W1"] = _param(_build(record, fn, c, what), "W1")
+    record["other_W2"] = _param(_build(record, fn, c, what, seed=4), "W2")
+    record["layer_keys"] = _layer_keys(net)
+    record["shared"] = [_shares(net, *names) for names in LAYER_PARAMS]
+    _load_case_params(net, c, record, what)
+    x, t = c["x"], c["t"]
+    _step(record, "scores", lambda: net.predict(x.copy()), f"{what}: predict(x {x.shape})")
+    _step(record, "loss", lambda: net.loss(x.copy(), t.copy()), f"{what}: loss(x, t)")
+    _step(record, "accuracy", lambda: net.accuracy(x.copy(), t.copy()), f"{what}: accuracy(x, t)")
+
+
+def _judge_params(got, case, what):
+    """The recorded net.params (a dict of arrays), or CheckFailed."""
+    params = _get(got, "params", what)
+    if type(params) is not dict:
+        raise CheckFailed(f"{what}: net.params is {_kind(params)}; it should be a dict.")
+    check_equal(sorted(params), PARAM_KEYS, f"{what}: the keys of net.params")
+    for key in PARAM_KEYS:
+        if isinstance(params[key], Unsupported):
+            raise CheckFailed(f"{what}: net.params[{key!r}] is {params[key]!r}.\n  Hint: make every "
+                              "parameter a NumPy array (np.ndarray itself, not a subclass of it).")
+        check_equal(getattr(params[key], "shape", None), case[key].shape, f"{what}: net.params[{key!r}].shape",
+                    reveal=False, hint="Compute the sizes from both the height and the width of "
+                                       "input_dim, with integer arithmetic (//).")
+        check_equal(str(params[key].dtype), "float64", f"{what}: net.params[{key!r}].dtype")
+    return params
+
+
+def _judge_net(got, case, ref, what):
+    params = _judge_params(got, case, what)
+    for key in ("b1", "b2", "b3"):
+        check_equal(float(np.abs(params[key]).max()), 0.0, f"{what}: the largest |{key}|",
+                    hint="Biases start at 0.")
+    check_close(params["W2"].std(), 0.05, f"{what}, weight_init_std=0.05: the standard deviation of W2",
+                rtol=0.3, hint="weight_init_std * rng.standard_normal(shape)")
+    again = f"{what}: W1 of two networks built with seed=3"
+    check_array(_plain(_get(got, "again_W1", what), again), params["W1"], again,
+                hint="Draw from rng = np.random.default_rng(seed).")
+    if np.array_equal(_get(got, "other_W2", what), params["W2"]):
+        raise CheckFailed(f"{what}: seed=3 and seed=4 give the same W2.\n  Hint: draw from "
+                          "rng = np.random.default_rng(seed), not from a fixed generator.")
+    check_equal(got.get("layer_keys"), ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"],
+                f"{what}: the keys of net.layers")
+    shared = got.get("shared")
+    for k, (layer_name, attr, key) in enumerate(LAYER_PARAMS):
+        check_equal(type(shared) is list and k < len(shared) and shared[k] is True, True,
+                    f"{what}: net.layers[{layer_name!r}].{attr} is net.params[{key!r}]",
+                    hint="Give the layers the arrays of self.params themselves, not copies.")
+
+    x, t = case["x"], case["t"]
+    predict = f"{what}, random parameters: predict(x {x.shape})"
+    check_array(_plain(_get(got, "scores", what), predict), ref["scores"], predict, reveal=False,
+                hint="Run x through the layers of net.layers in order.")
+    loss = f"{what}, random parameters: loss(x, t)"
+    check_close(_plain(_get(got, "loss", what), loss), float(ref["loss"]), loss, reveal=False,
+                hint="net.last_layer.forward(net.predict(x), t)")
+    accuracy = f"{what}, random parameters: accuracy(x, t)"
+    right = float(np.mean(ref["scores"].argmax(axis=1) == t))
+    check_close(_plain(_get(got, "accuracy", what), accuracy), right, accuracy, reveal=False,
+                hint="The fraction of images whose largest score is at t.")
+
+
+def _record_gradient(fn, c, record):
+    what = _what(fn, "SimpleConvNet", _net_what(c))
+    net = _build(record, fn, c, what)
+    record["params"] = _params_of(net)
+    _load_case_params(net, c, record, what)
+    x, t = c["x"], c["t"]
+    _step(record, "grads", lambda: net.gradient(x.copy(), t.copy()), f"{what}: gradient(x, t)")
+    try:  # the student's own loss here tells a wrong forward pass from a miswired backward one
+        record["own_loss"] = _frozen(net.loss(x.copy(), t.copy()))
+    except Exception:
+        record["own_loss"] = None
+
+
+def _gradient_mistake(got, ref, key, grad):
+    """Whether a wrong gradient comes with a wrong loss (forward) or a right one (backward)."""
+    if not isinstance(grad, np.ndarray) or grad.shape != ref[f"grad_{key}"].shape:
+        return None
+    own = got.get("own_loss")
+    if isinstance(own, np.ndarray) and own.size == 1:
+        own = own.reshape(())[()]
+    if not isinstance(own, (int, float, np.number)) or isinstance(own, bool) or not np.isfinite(own):
+        return None
+    if np.isclose(own, float(ref["loss"]), rtol=1e-6, atol=1e-9):
+        return (f"Your loss(x, t) is right on this case but its gradient {key} is not: the backward "
+                "pass is wired wrong. Check the reverse order of the layers and which layer's dW "
+                "or db goes into which key.")
+    return (f"Your loss(x, t) is already wrong on this case, so its gradient {key} cannot be right: "
+            "fix the forward pass first (see the SimpleConvNet tests).")
+
+
+def _judge_gradient(got, case, ref, what):
+    params = _get(got, "params", what)
+    if type(params) is not dict or sorted(params) != PARAM_KEYS:
         raise CheckFailed(f"{what}: net.params must be a dict with the keys {PARAM_KEYS}.")
     for key in PARAM_KEYS:
-        if getattr(params[key], "shape", None) != case[key].shape:
-            raise CheckFailed(f"{what}: net.params[{key!r}] has shape {getattr(params[key], 'shape', None)}, "
-                              f"expected {case[key].shape}.\n  Hint: compute the sizes from both the "
-                              "height and the width of input_dim, with //.")
-        params[key][...] = case[key]
-
-
-def check_simple_conv_net(SimpleConvNet):
-    """Construction (shapes, initialisation, layers sharing params), predict, loss, accuracy."""
-    for case, input_dim, conv_param, hidden, output, name in _net_cases():
-        what = f"hidden test: {name}"
-        net = _build(SimpleConvNet, input_dim, conv_param, hidden, output, what)
-        params = getattr(net, "params", None)
-        if not isinstance(params, dict):
-            raise CheckFailed(f"{what}: net.params is {type(params).__name__}; it should be a dict.")
-        check_equal(sorted(params), PARAM_KEYS, f"{what}: the keys of net.params")
-        for key in PARAM_KEYS:
-            check_equal(getattr(params[key], "shape", None), case[key].shape, f"{what}: net.params[{key!r}].shape",
-                        reveal=False, hint="Compute the sizes from both the height and the width of "
-                                           "input_dim, with integer arithmetic (//).")
-            check_equal(str(params[key].dtype), "float64", f"{what}: net.params[{key!r}].dtype")
-        for key in ("b1", "b2", "b3"):
-            check_equal(float(np.abs(params[key]).max()), 0.0, f"{what}: the largest |{key}|",
-                        hint="Biases start at 0.")
-        check_close(params["W2"].std(), 0.05, f"{what}, weight_init_std=0.05: the standard deviation of W2",
-                    rtol=0.3, hint="weight_init_std * rng.standard_normal(shape)")
-        again = _build(SimpleConvNet, input_dim, conv_param, hidden, output, what)
-        other = _build(SimpleConvNet, input_dim, conv_param, hidden, output, what, seed=4)
-        check_array(again.params["W1"], params["W1"], f"{what}: W1 of two networks built with seed=3",
-                    hint="Draw from rng = np.random.default_rng(seed).")
-        if np.array_equal(other.params["W2"], params["W2"]):
-            raise CheckFailed(f"{what}: seed=3 and seed=4 give the same W2.\n  Hint: draw from "
-                              "rng = np.random.default_rng(seed), not from a fixed generator.")
-        layers = getattr(net, "layers", None)
-        check_equal(list(layers) if hasattr(layers, "keys") else None,
-                    ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"], f"{what}: the keys of net.layers")
-        for layer_name, attr, key in [("Conv1", "W", "W1"), ("Conv1", "b", "b1"), ("Affine1", "W", "W2"),
-                                      ("Affine1", "b", "b2"), ("Affine2", "W", "W3"), ("Affine2", "b", "b3")]:
-            check_equal(getattr(layers[layer_name], attr, None) is params[key], True,
-                        f"{what}: net.layers[{layer_name!r}].{attr} is net.params[{key!r}]",
-                        hint="Give the layers the arrays of self.params themselves, not copies.")
-
-        _load_case_params(net, case, what)
-        x, t = case["x"], case["t"]
-        with library_convolutions_forbidden("SimpleConvNet", SimpleConvNet):
-            scores = call_student(net.predict, x.copy(), what=f"{what}: predict(x {x.shape})")
-            loss = call_student(net.loss, x.copy(), t.copy(), what=f"{what}: loss(x, t)")
-            accuracy = call_student(net.accuracy, x.copy(), t.copy(), what=f"{what}: accuracy(x, t)")
-        check_array(scores, case["scores"], f"{what}, random parameters: predict(x {x.shape})", reveal=False,
-                    hint="Run x through the layers of net.layers in order.")
-        check_close(loss, float(case["loss"]), f"{what}, random parameters: loss(x, t)", reveal=False,
-                    hint="net.last_layer.forward(net.predict(x), t)")
-        right = float(np.mean(case["scores"].argmax(axis=1) == t))
-        check_close(accuracy, right, f"{what}, random parameters: accuracy(x, t)", reveal=False,
-                    hint="The fraction of images whose largest score is at t.")
-
-
-def _gradient_mistake(net, x, t, key, got):
-    """Say whether got disagrees with the slope of the student's own loss."""
-    if not isinstance(got, np.ndarray) or got.shape != net.params[key].shape:
-        return None
-    try:
-        report = gradient_report(lambda _: np.asarray(net.loss(x, t), dtype=np.float64),
-                                 net.params[key], np.array(1.0), got.astype(np.float64), name=key)
-    except Exception:
-        return None
-    if report.ok:
-        return (f"{key} matches the slope of your own loss, so the loss itself differs from the "
-                "right one: see the SimpleConvNet tests.")
-    return (f"{key} does not match the slope of your own loss (numeric gradient): the backward "
-            "pass is wired wrong. Check the reverse order of the layers and which layer's dW or "
-            "db goes into which key.")
-
-
-def check_network_gradient(SimpleConvNet):
-    """SimpleConvNet.gradient against torch autograd on the hidden configurations."""
-    for case, input_dim, conv_param, hidden, output, name in _net_cases():
-        what = f"hidden test: {name}"
-        net = _build(SimpleConvNet, input_dim, conv_param, hidden, output, what)
-        _load_case_params(net, case, what)
-        x, t = case["x"], case["t"]
-        with library_convolutions_forbidden("SimpleConvNet", SimpleConvNet):
-            grads = call_student(net.gradient, x.copy(), t.copy(), what=f"{what}: gradient(x, t)")
-        if not isinstance(grads, dict):
-            raise CheckFailed(f"{what}: gradient(x, t) returned {type(grads).__name__}; it should "
-                              "return a dict with the keys of params.")
-        check_equal(sorted(grads), PARAM_KEYS, f"{what}: the keys of gradient(x, t)")
-        for key in PARAM_KEYS:
-            got = grads[key]
-            check_array(got, case[f"grad_{key}"], f"{what}, random parameters: gradient(x, t)[{key!r}]",
-                        reveal=False, diagnose=lambda g, key=key: _gradient_mistake(net, x, t, key, g),
-                        hint="Compare with a numeric gradient of net.loss, as in section 4.")
+        shape = getattr(params[key], "shape", None)
+        if shape != case[key].shape:
+            raise CheckFailed(f"{what}: net.params[{key!r}] has shape {shape}, expected "
+                              f"{case[key].shape}.\n  Hint: compute the sizes from both the height "
+                              "and the width of input_dim, with //.")
+    call = f"{what}: gradient(x, t)"
+    grads = _get(got, "grads", what)
+    if type(grads) is not dict:
+        raise CheckFailed(f"{call} returned {_kind(grads)}; it should return a dict with the keys "
+                          "of params.")
+    check_equal(sorted(grads), PARAM_KEYS, f"{what}: the keys of gradient(x, t)")
+    for key in PARAM_KEYS:
+        text = f"{what}, random parameters: gradient(x, t)[{key!r}]"
+        check_array(_plain(grads[key], text), ref[f"grad_{key}"], text, reveal=False,
+                    diagnose=lambda g, key=key: _gradient_mistake(got, ref, key, g),
+                    hint="Compare with a numeric gradient of net.loss, as in section 4.")
 
 
 # ----------------------------------------------------------------------------- sizes
 
-def check_pool_output_units(pool_output_units):
-    """pool_output_units(input_size, filter_size, pad, stride, filter_num) on every reference case."""
-    for row in load_references(ASSIGNMENT)["pool_units/cases"]:
-        args, expected = tuple(int(v) for v in row[:5]), int(row[5])
-        what = f"hidden test: pool_output_units{args}"
-        if expected < 0:
-            check_raises(lambda: pool_output_units(*args), ValueError, what,
-                         hint="Raise when the filter is larger than the padded input, when the "
-                              "windows do not tile it, or when the convolution output is odd.")
-            continue
-        got = call_student(pool_output_units, *args, what=what)
-        check_equal(got, expected, what, reveal=False,
-                    hint="conv size (input_size + 2*pad - filter_size) // stride + 1, halved by "
-                         "the pooling, squared, times filter_num.")
+def _units_args(case):
+    return tuple(int(v) for v in case["args"])
+
+
+def _judge_units(got, case, ref, what):
+    expected = int(ref["expected"])
+    if expected < 0:
+        _must_raise(got, "ValueError", what, exercise="pool_output_units()",
+                    hint="Raise when the filter is larger than the padded input, when the windows "
+                         "do not tile it, or when the convolution output is odd.")
+        return
+    check_equal(got, expected, what, reveal=False,
+                hint="conv size (input_size + 2*pad - filter_size) // stride + 1, halved by the "
+                     "pooling, squared, times filter_num.")
 
 
 # ----------------------------------------------------------------------------- training
@@ -385,6 +688,13 @@ class _SoftmaxRegression:
         return {"W": x.reshape(len(x), -1).T @ y, "b": y.sum(axis=0)}
 
 
+def _stand_in(seed, params=None):
+    net = _SoftmaxRegression(64, 10, seed=seed)
+    if params is not None:
+        net.params = params
+    return net
+
+
 def _reference_steps(net, x, t, optimizer, lr, steps):
     """The parameters after `steps` full-batch updates of the optimizer (on copies)."""
     params = {key: value.copy() for key, value in net.params.items()}
@@ -417,65 +727,106 @@ _STEP_HINTS = {
 }
 
 
-def _run(train, net, data, what, **kwargs):
-    x_train, t_train, x_test, t_test = data
-    with library_convolutions_forbidden("train", train):
-        history = call_student(train, net, x_train, t_train, x_test, t_test, kwargs["num_epochs"],
-                               kwargs["batch_size"], kwargs["lr"], kwargs["optimizer"], kwargs["seed"],
-                               what=what)
-    if not isinstance(history, dict):
+def _train_data(case):
+    x, t = case["x"].astype(np.float64), case["t"].astype(np.int64)
+    return x[:100], t[:100], x[100:], t[100:]
+
+
+def _train_what(case, num_epochs=4, batch_size=16):
+    return (f"(a softmax-regression network, 100 digits, num_epochs={num_epochs}, "
+            f"batch_size={batch_size}, lr={float(case['lr'])}, optimizer={str(case['optimizer'])!r})")
+
+
+def _record_train(fn, c, record):
+    data, optimizer, lr = _train_data(c), str(c["optimizer"]), float(c["lr"])
+    what = _what(fn, "train", _train_what(c))
+    net = _stand_in(seed=1)
+    arrays = dict(net.params)
+    _step(record, "history", lambda: fn(net, *data, 4, 16, lr, optimizer, 5), what)
+    record["params"] = _params_of(net)
+    record["same_arrays"] = {key: _is_param(net, key, array) for key, array in arrays.items()}
+    _step(record, "again", lambda: fn(_stand_in(seed=1), *data, 4, 16, lr, optimizer, 5), what)
+    # two epochs of one full batch: exactly two updates, whatever the order
+    net = _stand_in(seed=2)
+    _step(record, None, lambda: fn(net, *data, 2, 100, lr, optimizer, 0),
+          _what(fn, "train", _train_what(c, 2, 100)))
+    record["two_updates"] = _params_of(net)
+
+
+def _history(history, what):
+    """The recorded history dict, or CheckFailed."""
+    if type(history) is not dict:
+        if isinstance(history, Unsupported):
+            raise CheckFailed(f"{what}: returned {history!r}; it should return the history dict "
+                              "(a dict itself, of lists of floats).")
         raise CheckFailed(f"{what}: returned {type(history).__name__}; it should return the history dict.")
     return history
 
 
-def check_train(train):
-    """train(...) on a softmax-regression stand-in network and a fixed subset of the digits."""
-    x, t = load_digits(limit=150)
-    x = x.astype(np.float64)
-    data = (x[:100], t[:100], x[100:], t[100:])
-    for optimizer, lr in (("adam", 0.05), ("momentum", 0.1), ("sgd", 0.5)):
-        settings = dict(num_epochs=4, batch_size=16, lr=lr, optimizer=optimizer, seed=5)
-        what = (f"hidden test: train(a softmax-regression network, 100 digits, num_epochs=4, "
-                f"batch_size=16, lr={lr}, optimizer={optimizer!r})")
-        net = _SoftmaxRegression(64, 10, seed=1)
-        arrays = dict(net.params)
-        start = net.loss(x[:100], t[:100])
-        history = _run(train, net, data, what, **settings)
-        check_equal(sorted(history), ["test_acc", "test_loss", "train_acc", "train_loss"],
-                    f"{what}: the keys of the history")
-        for key, values in history.items():
-            check_equal(len(values), 4, f"{what}: len(history[{key!r}])", hint="One value per epoch.")
-            if not np.all(np.isfinite(np.asarray(values, dtype=float))):
-                raise CheckFailed(f"{what}: history[{key!r}] holds a value that is not a finite number.")
-        for key, array in arrays.items():
-            check_equal(net.params[key] is array, True, f"{what}: net.params[{key!r}] is the array it was",
-                        hint="Update the parameters in place (p -= ...), so the layers see the change.")
-        if not history["train_loss"][-1] < start - 0.1:
-            raise CheckFailed(f"{what}: the training loss went from {start:.4f} to "
-                              f"{history['train_loss'][-1]:.4f}; it should fall.\n  Hint: "
-                              f"{_STEP_HINTS[optimizer]}")
-        for part, (xs, ts) in (("train", data[:2]), ("test", data[2:])):
-            check_close(history[f"{part}_loss"][-1], net.loss(xs, ts), f"{what}: history['{part}_loss'][-1]",
-                        reveal=False, hint=f"After each epoch, the loss on the whole {part} set.")
-            check_close(history[f"{part}_acc"][-1], net.accuracy(xs, ts), f"{what}: history['{part}_acc'][-1]",
-                        reveal=False, hint=f"After each epoch, the accuracy on the whole {part} set.")
-        again = _run(train, _SoftmaxRegression(64, 10, seed=1), data, what, **settings)
-        check_array(np.asarray(again["train_loss"], dtype=float), np.asarray(history["train_loss"], dtype=float),
-                    f"{what}, run twice: history['train_loss']",
-                    hint="Shuffle with rng = np.random.default_rng(seed), created once per call.")
+def _floats(values, text, what):
+    """values (a recorded list of numbers) as a float array, or CheckFailed."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what}: {text} holds a value that is not a plain number.\n  Hint: "
+                          "append float(...) of each epoch's loss and accuracy.") from None
 
-        # two epochs of one full batch: exactly two updates, whatever the order
-        what = (f"hidden test: train(a softmax-regression network, 100 digits, num_epochs=2, "
-                f"batch_size=100, lr={lr}, optimizer={optimizer!r})")
-        net = _SoftmaxRegression(64, 10, seed=2)
-        expected = _reference_steps(net, x[:100], t[:100], optimizer, lr, steps=2)
-        _run(train, net, data, what, num_epochs=2, batch_size=100, lr=lr, optimizer=optimizer, seed=0)
-        for key in ("W", "b"):
-            check_array(net.params[key], expected[key], f"{what}: the parameter {key} after two updates",
-                        reveal=False, rtol=1e-5, atol=1e-9, hint=_STEP_HINTS[optimizer])
-    net = _SoftmaxRegression(64, 10, seed=1)
-    check_raises(lambda: train(net, *data, 1, 16, 0.1, "adagrad", 0), ValueError,
-                 "hidden test: train(..., optimizer='adagrad')")
+
+def _stand_in_params(params, what, text):
+    """The recorded parameters of a stand-in network, as {W, b} arrays of their shapes."""
+    if (type(params) is not dict or sorted(params) != ["W", "b"]
+            or not all(isinstance(params[k], np.ndarray) for k in ("W", "b"))
+            or params["W"].shape != (64, 10) or params["b"].shape != (10,)):
+        raise CheckFailed(f"{what}: after train, net.params is not the dict of the arrays W (64, 10) "
+                          f"and b (10,) it was ({text}).\n  Hint: update the arrays of net.params "
+                          "in place (p -= ...); do not replace them or the dict.")
+    return params
+
+
+def _judge_train(got, case, ref, what):
+    x_train, t_train, x_test, t_test = data = _train_data(case)
+    optimizer, lr = str(case["optimizer"]), float(case["lr"])
+    history = _history(_get(got, "history", what), what)
+    check_equal(sorted(history), HISTORY_KEYS, f"{what}: the keys of the history")
+    for key, values in history.items():
+        if isinstance(values, Unsupported):
+            raise CheckFailed(f"{what}: history[{key!r}] is {values!r}; it should be a list of floats.")
+        length = len(values) if type(values) in (list, tuple) or getattr(values, "ndim", 0) >= 1 else None
+        check_equal(length, 4, f"{what}: len(history[{key!r}])", hint="One value per epoch.")
+        if not np.all(np.isfinite(_floats(values, f"history[{key!r}]", what))):
+            raise CheckFailed(f"{what}: history[{key!r}] holds a value that is not a finite number.")
+    same = got.get("same_arrays")
+    for key in ("W", "b"):
+        check_equal(type(same) is dict and same.get(key) is True, True,
+                    f"{what}: net.params[{key!r}] is the array it was",
+                    hint="Update the parameters in place (p -= ...), so the layers see the change.")
+    start = _stand_in(seed=1).loss(x_train, t_train)
+    final = float(_floats(history["train_loss"], "history['train_loss']", what).reshape(4, -1)[-1, 0])
+    if not final < start - 0.1:
+        raise CheckFailed(f"{what}: the training loss went from {start:.4f} to {final:.4f}; it should "
+                          f"fall.\n  Hint: {_STEP_HINTS[optimizer]}")
+    trained = _stand_in(seed=1, params=_stand_in_params(got.get("params"), what, "after 4 epochs"))
+    for part, (xs, ts) in (("train", (x_train, t_train)), ("test", (x_test, t_test))):
+        check_close(history[f"{part}_loss"][-1], trained.loss(xs, ts), f"{what}: history['{part}_loss'][-1]",
+                    reveal=False, hint=f"After each epoch, the loss on the whole {part} set.")
+        check_close(history[f"{part}_acc"][-1], trained.accuracy(xs, ts), f"{what}: history['{part}_acc'][-1]",
+                    reveal=False, hint=f"After each epoch, the accuracy on the whole {part} set.")
+    again = _history(_get(got, "again", what), what)
+    twice = f"{what}, run twice: history['train_loss']"
+    check_array(_floats(again.get("train_loss"), "history['train_loss']", what),
+                _floats(history["train_loss"], "history['train_loss']", what), twice,
+                hint="Shuffle with rng = np.random.default_rng(seed), created once per call.")
+
+    what = what.split("(")[0] + _train_what(case, 2, 100)
+    expected = _reference_steps(_stand_in(seed=2), x_train, t_train, optimizer, lr, steps=2)
+    updated = _stand_in_params(_get(got, "two_updates", what), what, "after two updates")
+    for key in ("W", "b"):
+        check_array(updated[key], expected[key], f"{what}: the parameter {key} after two updates",
+                    reveal=False, rtol=1e-5, atol=1e-9, hint=_STEP_HINTS[optimizer])
+
+
+def _record_train_refused(fn, c, record):
+    return fn(_stand_in(seed=1), *_train_data(c), 1, 16, 0.1, str(c["optimizer"]), 0)
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -495,47 +846,22 @@ def _write_npz(path, arrays):
         np.savez(f, **arrays)
 
 
-def check_save_load(save_params, load_params):
-    """Round trip through a path without the .npz ending; every broken file refused, unchanged."""
-    with tempfile.TemporaryDirectory(prefix="a5_hidden_") as folder:
-        _check_save_load(save_params, load_params, pathlib.Path(folder))
+SAVE_WHAT = "(net, 'weights.params')"
+BROKEN_FILES = ["an empty file", "a text file", "a file cut after 200 bytes",
+                "a file cut 40 bytes before its end", "a file without the array 'b2'",
+                "a file with an extra array 'W3'", "a file whose 'b2' has shape (5,)",
+                "a file whose 'W2' is float32", "a file of another network",
+                "a file holding a pickled object array"]
 
 
-def _check_save_load(save_params, load_params, folder):
-    net = _ParamsNet(seed=0)
-    path = folder / "weights.params"
-    call_student(save_params, net, str(path), what="hidden test: save_params(net, 'weights.params')")
-    if not path.exists():
-        raise CheckFailed("hidden test: save_params(net, 'weights.params') wrote no file at that path.\n"
-                          "  Hint: np.savez adds .npz to a name without it; open the path yourself "
-                          "with open(path, 'wb') and pass the file to np.savez.")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            saved = {key: data[key] for key in data.files}
-    except Exception as err:
-        raise CheckFailed(f"hidden test: the file save_params wrote cannot be read with "
-                          f"np.load(path, allow_pickle=False): {err}") from None
-    check_equal(sorted(saved), sorted(net.params), "hidden test: the arrays in the file save_params wrote")
-    for key, value in net.params.items():
-        check_array(saved[key], value, f"hidden test: the array {key!r} in the file save_params wrote")
-
-    fresh = _ParamsNet(seed=1)
-    arrays = dict(fresh.params)
-    call_student(load_params, fresh, str(path), what="hidden test: load_params(net, 'weights.params')")
-    for key, value in net.params.items():
-        check_array(fresh.params[key], value, f"hidden test: net.params[{key!r}] after load_params")
-        check_equal(fresh.params[key] is arrays[key], True,
-                    f"hidden test: net.params[{key!r}] is the same array after load_params",
-                    hint="Copy into the existing arrays, net.params[key][...] = loaded[key].")
-
-    good = {key: value.copy() for key, value in net.params.items()}
-    broken = {
-        "an empty file": b"",
-        "a text file": b"W1,b1,W2,b2\n1,2,3,4\n",
-        "a file cut after 200 bytes": path.read_bytes()[:200],
-        "a file cut 40 bytes before its end": path.read_bytes()[:-40],
-    }
-    arrays_files = {
+def _broken_files(folder, good_path):
+    """{label: path} of every file of BROKEN_FILES, written into folder."""
+    good = _ParamsNet(seed=0).params
+    content = good_path.read_bytes()
+    raw = {"an empty file": b"", "a text file": b"W1,b1,W2,b2\n1,2,3,4\n",
+           "a file cut after 200 bytes": content[:200],
+           "a file cut 40 bytes before its end": content[:-40]}
+    arrays = {
         "a file without the array 'b2'": {k: v for k, v in good.items() if k != "b2"},
         "a file with an extra array 'W3'": {**good, "W3": np.ones((4, 2))},
         "a file whose 'b2' has shape (5,)": {**good, "b2": np.ones(5)},
@@ -544,19 +870,146 @@ def _check_save_load(save_params, load_params, folder):
         "a file holding a pickled object array": {**good, "b2": np.array([None, 1, "a", 2.0], dtype=object)},
     }
     files = {}
-    for label, content in broken.items():
-        files[label] = folder / f"broken_{len(files)}.npz"
-        files[label].write_bytes(content)
-    for label, content in arrays_files.items():
-        files[label] = folder / f"broken_{len(files)}.npz"
-        _write_npz(files[label], content)
-    for label, file in files.items():
-        target = _ParamsNet(seed=2)
-        before = {key: value.copy() for key, value in target.params.items()}
-        what = f"hidden test: load_params(net, {label})"
-        check_raises(lambda: load_params(target, str(file)), ValueError, what,
-                     hint="Read with np.load(path, allow_pickle=False) inside try/except and raise "
-                          "ValueError; then compare keys, shapes and dtypes with net.params.")
+    for k, label in enumerate(BROKEN_FILES):
+        files[label] = folder / f"broken_{k}.npz"
+        if label in raw:
+            files[label].write_bytes(raw[label])
+        else:
+            _write_npz(files[label], arrays[label])
+    return files
+
+
+def _record_save(fn, c, record):
+    with tempfile.TemporaryDirectory(prefix="a5_hidden_") as folder:
+        path = pathlib.Path(folder) / "weights.params"
+        _step(record, None, lambda: fn(_ParamsNet(seed=0), str(path)), _what(fn, "save_params", SAVE_WHAT))
+        record["exists"] = path.is_file()
+        if record["exists"]:
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    record["saved"] = {key: data[key] for key in data.files}
+            except Exception as err:  # what np.load says about the student's file
+                record["unreadable"] = f"{type(err).__name__}: {_message(err)}"
+
+
+def _judge_save(got, case, ref, what):
+    if not _get(got, "exists", what):
+        raise CheckFailed(f"{what} wrote no file at that path.\n  Hint: np.savez adds .npz to a name "
+                          "without it; open the path yourself with open(path, 'wb') and pass the "
+                          "file to np.savez.")
+    if "unreadable" in got:
+        raise CheckFailed(f"hidden test: the file save_params wrote cannot be read with "
+                          f"np.load(path, allow_pickle=False): {got['unreadable']}")
+    saved, net = _get(got, "saved", what), _ParamsNet(seed=0)
+    check_equal(sorted(saved), sorted(net.params), "hidden test: the arrays in the file save_params wrote")
+    for key, value in net.params.items():
+        text = f"hidden test: the array {key!r} in the file save_params wrote"
+        check_array(_plain(saved[key], text), value, text, reveal=False)
+
+
+def _record_load(fn, c, record):
+    with tempfile.TemporaryDirectory(prefix="a5_hidden_") as folder:
+        path = pathlib.Path(folder) / "weights.params"
+        _write_npz(path, _ParamsNet(seed=0).params)
+        fresh = _ParamsNet(seed=1)
+        arrays = dict(fresh.params)
+        _step(record, None, lambda: fn(fresh, str(path)), _what(fn, "load_params", SAVE_WHAT))
+        record["loaded"] = _params_of(fresh)
+        record["same_arrays"] = {key: _is_param(fresh, key, array) for key, array in arrays.items()}
+        record["broken"] = []
+        for label, file in _broken_files(pathlib.Path(folder), path).items():
+            target = _ParamsNet(seed=2)
+            outcome = _outcome(lambda: fn(target, str(file)))
+            record["broken"].append({"outcome": outcome, "params": _params_of(target)})
+
+
+def _judge_load(got, case, ref, what):
+    _get(got, "loaded", what)
+    loaded, same = got["loaded"], got.get("same_arrays")
+    for key, value in _ParamsNet(seed=0).params.items():
+        text = f"hidden test: net.params[{key!r}] after load_params"
+        if type(loaded) is not dict or key not in loaded:
+            raise CheckFailed(f"{text}: net.params no longer holds {key!r}.\n  Hint: copy into the "
+                              "existing arrays, net.params[key][...] = loaded[key].")
+        check_array(_plain(loaded[key], text), value, text, reveal=False)
+        check_equal(type(same) is dict and same.get(key) is True, True,
+                    f"hidden test: net.params[{key!r}] is the same array after load_params",
+                    hint="Copy into the existing arrays, net.params[key][...] = loaded[key].")
+    broken = got.get("broken")
+    before = _ParamsNet(seed=2).params
+    for k, label in enumerate(BROKEN_FILES):
+        text = f"hidden test: load_params(net, {label})"
+        if type(broken) is not list or k >= len(broken) or type(broken[k]) is not dict:
+            raise CheckFailed(f"{text}: the test recorded no answer for this file.")
+        _must_raise(_result(broken[k].get("outcome")), "ValueError", text, exercise="load_params()",
+                    hint="Read with np.load(path, allow_pickle=False) inside try/except and raise "
+                         "ValueError; then compare keys, shapes and dtypes with net.params.")
+        params = broken[k].get("params")
         for key, value in before.items():
-            check_array(target.params[key], value, f"{what}: net.params[{key!r}] after the failed load",
+            after = f"{text}: net.params[{key!r}] after the failed load"
+            kept = params.get(key) if type(params) is dict else None
+            check_array(_plain(kept, after), value, after, reveal=False,
                         hint="Check the whole file before you copy anything into the network.")
+
+
+# ----------------------------------------------------------------------------- the table
+
+def _layer(exercise, prefix, body, what, judge, forbid_library=False, argument=None):
+    return Check(exercise=exercise, prefix=prefix, call=_recording(body), what=what, judge=judge,
+                 forbid_library=forbid_library, argument=argument)
+
+
+def _refusal(exercise, prefix, call, what, hint, forbid_library=False, argument=None):
+    return Check(exercise=exercise, prefix=prefix, call=_refusing(call), what=what,
+                 judge=_refused(hint), forbid_library=forbid_library, argument=argument,
+                 expects_error=lambda case, ref: True)
+
+
+CHECKS = {
+    "check_convolution_layer": (
+        _layer("Convolution", "conv", _record_conv, _conv_what, _judge_conv, forbid_library=True),
+        _refusal("Convolution", "conv_refused", _record_conv_refused, _conv_refused_what,
+                 "Refuse a channel mismatch, a filter larger than the padded input, and windows "
+                 "that do not tile it.", forbid_library=True, argument=0),
+    ),
+    "check_relu_affine": (
+        _layer("ReLU", "relu", _record_relu, _relu_what, _judge_relu),
+        _layer("Affine", "affine", _record_affine, _affine_what, _judge_affine),
+    ),
+    "check_max_pooling_layer": (
+        _layer("MaxPooling", "maxpool", _record_pool, _pool_what, _judge_pool, forbid_library=True),
+        _refusal("MaxPooling", "pool_refused", _record_pool_refused, _pool_refused_what,
+                 "Refuse windows larger than the input or windows that do not tile it.",
+                 forbid_library=True, argument=0),
+    ),
+    "check_softmax_with_loss": _layer("SoftmaxWithLoss", "softmax", _record_softmax, _softmax_what,
+                                      _judge_softmax),
+    "check_simple_conv_net": _layer("SimpleConvNet", "net", _record_net, _net_what, _judge_net,
+                                    forbid_library=True),
+    "check_network_gradient": _layer("SimpleConvNet", "net", _record_gradient, _net_what,
+                                     _judge_gradient, forbid_library=True),
+    "check_pool_output_units": Check(
+        exercise="pool_output_units", prefix="pool_units",
+        call=lambda fn, c: fn(*_units_args(c)), what=lambda c: f"{_units_args(c)}",
+        judge=_judge_units, expects_error=lambda case, ref: int(ref["expected"]) < 0),
+    "check_train": (
+        _layer("train", "train", _record_train, _train_what, _judge_train, forbid_library=True),
+        _refusal("train", "train_refused", _record_train_refused,
+                 lambda c: f"(..., optimizer={str(c['optimizer'])!r})", None,
+                 forbid_library=True, argument=0),
+    ),
+    "check_save_load": (
+        _layer("save_params", None, _record_save, lambda c: SAVE_WHAT, _judge_save),
+        _layer("load_params", None, _record_load, lambda c: SAVE_WHAT, _judge_load),
+    ),
+}
+
+check_convolution_layer = runner(ASSIGNMENT, CHECKS, "check_convolution_layer")
+check_relu_affine = runner(ASSIGNMENT, CHECKS, "check_relu_affine")
+check_max_pooling_layer = runner(ASSIGNMENT, CHECKS, "check_max_pooling_layer")
+check_softmax_with_loss = runner(ASSIGNMENT, CHECKS, "check_softmax_with_loss")
+check_simple_conv_net = runner(ASSIGNMENT, CHECKS, "check_simple_conv_net")
+check_network_gradient = runner(ASSIGNMENT, CHECKS, "check_network_gradient")
+check_pool_output_units = runner(ASSIGNMENT, CHECKS, "check_pool_output_units")
+check_train = runner(ASSIGNMENT, CHECKS, "check_train")
+check_save_load = runner(ASSIGNMENT, CHECKS, "check_save_load")

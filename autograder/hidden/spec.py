@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from course.checks import CheckFailed, _describe
+from course.checks import CheckFailed, _describe, clip, explain_error
 from course.shortcuts import refuse_shortcuts
 
 from autograder.hidden import cases, load_references
@@ -43,14 +43,22 @@ class Check:
     judge: Callable                                # (got, case, ref, what) -> None or raises
     forbid_library: bool = False
     expects_error: Optional[Callable] = None       # (case, ref) -> True when fn must raise
+    argument: Optional[int] = None                 # the hidden test's argument it calls
+                                                   # (None: the one at its place in the entry)
 
 
 def parts(name, entry):
     """[(record name, Check)] of a CHECKS entry: one Check, or a tuple of Checks that test
-    the functions the hidden test is called with, in order."""
+    the functions the hidden test is called with, in order (a Check with `argument` tests
+    that argument instead, so that several Checks can test one function)."""
     if isinstance(entry, Check):
         return [(name, entry)]
     return [(f"{name}_{k}", check) for k, check in enumerate(entry)]
+
+
+def argument_index(k, check):
+    """Which of the hidden test's arguments the k-th Check of its entry calls."""
+    return k if check.argument is None else check.argument
 
 
 def case_list(values, prefix):
@@ -80,7 +88,10 @@ def run(assignment, name, entry, *fns):
     folder = RECORDS_FOLDER if outside else None
     inputs = None if all(c.prefix is None for _, c in parts(name, entry)) else load_inputs(assignment)
     refs = None if outside else load_references(assignment)
-    for (record_name, check), fn in zip(parts(name, entry), fns):
+    for k, (record_name, check) in enumerate(parts(name, entry)):
+        if argument_index(k, check) >= len(fns):
+            continue  # not called with that function: the judge finds no record
+        fn = fns[argument_index(k, check)]
         if check.forbid_library:
             refuse_shortcuts(fn, check.exercise)
         fn_name = function_name(fn, check.exercise)
@@ -111,7 +122,10 @@ def verdict(check, case, ref, got, fn_name=None):
                               "raises NotImplementedError.")
         if got.type == "CheckFailed":
             raise CheckFailed(got.message)
-        raise CheckFailed(f"{what}: your function raised {got.type}: {got.message}")
+        explained = explain_error(got.type, got.message)
+        raise CheckFailed(clip(f"{what}: your function raised {got.type}: "
+                               f"{clip(got.message, 6, 600)}"
+                               + (f"\n  What it usually means: {explained}" if explained else "")))
     unsupported = _unsupported(got)
     if unsupported and not must_raise:
         raise CheckFailed(f"{what}: returned {unsupported}. Return a plain int, float, tuple "

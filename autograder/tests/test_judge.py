@@ -1,6 +1,8 @@
 """The judge outside the kernel: plain records in, a verdict out; forged records fail."""
 import json
 import os
+import sys
+import types
 
 import numpy as np
 import nbformat
@@ -87,10 +89,28 @@ def test_records_written_by_other_cells_are_dropped(tmp_path):
     assert "no answer was recorded" in nb.cells[1].outputs[-1]["evalue"]
 
 
-def test_a_check_still_judged_in_the_kernel_is_left_alone():
-    source = ("### BEGIN HIDDEN TESTS\nfrom autograder.hidden.numpy_cnn import check_relu_affine\n"
-              "check_relu_affine(ReLU, Affine)\n### END HIDDEN TESTS")
+def test_a_check_still_judged_in_the_kernel_is_left_alone(monkeypatch):
+    module = types.ModuleType("autograder.hidden.judged_in_kernel")  # no CHECKS table
+    module.check_layer = lambda Layer: None
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    source = ("### BEGIN HIDDEN TESTS\nfrom autograder.hidden.judged_in_kernel import check_layer\n"
+              "check_layer(Layer)\n### END HIDDEN TESTS")
+    assert judge.hidden_checks(source) == [(module.__name__, "check_layer", ["Layer"])]
     assert judge.judge_cell(source, []) is None
+
+
+def test_an_imported_check_is_found_under_its_local_name_and_once():
+    source = ("### BEGIN HIDDEN TESTS\n"
+              "from autograder.hidden.numpy_cnn import check_network_gradient as hidden_gradient\n"
+              "from autograder.hidden.numpy_cnn import (check_relu_affine,\n    check_train)\n"
+              "hidden_gradient(SimpleConvNet)\ncheck_relu_affine(ReLU, Affine)\ncheck_train(train)\n"
+              "### END HIDDEN TESTS")
+    assert judge.hidden_checks(source) == [
+        ("autograder.hidden.numpy_cnn", "check_network_gradient", ["SimpleConvNet"]),
+        ("autograder.hidden.numpy_cnn", "check_relu_affine", ["ReLU", "Affine"]),
+        ("autograder.hidden.numpy_cnn", "check_train", ["train"])]
+    # an aliased check that recorded nothing fails: it is judged, not skipped
+    assert "no answer was recorded" in judge.judge_cell(source, [])
 
 
 class LyingArray(np.ndarray):
@@ -194,3 +214,11 @@ def test_the_spot_the_bug_cases_are_run_outside(tmp_path, monkeypatch, case_a, c
                                  "check_failing_cases", ["case_for_bug_a", "case_for_bug_b"],
                                  [lambda: case_a, lambda: case_b])
     assert (message is None) if says is None else (says in message), message
+
+
+def test_an_error_raised_in_the_kernel_is_explained_by_the_judge(tmp_path, monkeypatch):
+    def float_sizes(x, w, b, conv_param):
+        return np.zeros((x.shape[0], w.shape[0], x.shape[2] / 1, x.shape[3])), None
+    message = _graded_in_and_out(tmp_path, monkeypatch, "convolution_forward",
+                                 "check_conv_forward", ["conv_forward_naive"], [float_sizes])
+    assert "raised TypeError" in message and "Sizes must be ints: use //" in message
