@@ -136,6 +136,9 @@ def check_grading_works(course, assignment, nbgrader_args=(), progress=print):
         shutil.rmtree(scratch / part / assignment, ignore_errors=True)
         shutil.rmtree(scratch / part / STUDENT, ignore_errors=True)
     scratch.mkdir(exist_ok=True)
+    # the scratch gradebook is the check's own: a fresh one each time, so that an assignment
+    # whose cells changed since the last check can be recorded again
+    (scratch / "gradebook.db").unlink(missing_ok=True)
     args = _scratch_args(SCRATCH)
     try:
         steps.run_nbgrader(course, "generate_assignment", assignment, "--force", *args)

@@ -1186,3 +1186,322 @@ def failing_case_problem(case, bug):
                 f"(bug {other} fixed), the gradients come out right on it.")
     return (f"with only bug {bug} left in the code (bug {other} fixed), the gradients come out "
             f"right on it, so it does not expose bug {bug}.")
+
+
+# ------------------------------------ 03: dx as a full convolution, transposed convolution
+
+__all__ += ["conv_backward_dx_full_mistake", "conv_transpose_mistake"]
+
+_FULL_NOT_FLIPPED = ("The kernel is not turned round: correlating the padded dout with w as it "
+                     "is gives the gradient of a layer whose kernel was the other way round. "
+                     "Turn every w[f, c] by 180 degrees (reverse its rows and its columns) "
+                     "before the correlation.")
+_FULL_HALF_FLIPPED = ("The kernel is turned round along one axis only: a 180-degree turn "
+                      "reverses both the rows and the columns of each w[f, c].")
+_FULL_PAD_HH = ("dout is padded with one row and column too many: a full correlation pads "
+                "HH - 1 rows and WW - 1 columns on each side, so that the kernel's last row "
+                "still overlaps dout's first row. With HH and WW, everything moves by one (and "
+                "the result is two rows and columns too large).")
+_FULL_NO_DILATION = ("The stride is ignored: with stride S, dout[n, f, i, j] belongs to the "
+                     "window at row i*S and column j*S of x_pad, so spread dout out first, with "
+                     "S - 1 zero rows between its rows and S - 1 zero columns between its "
+                     "columns, then pad and correlate.")
+_FULL_DILATION_S = ("dout is spread out with one zero too many between its rows and columns: "
+                    "dout[n, f, i, j] goes to row i*S and column j*S, so S - 1 zeros go between "
+                    "neighbours and the spread-out dout has (H_out - 1)*S + 1 rows.")
+_FULL_NO_CROP = ("dx still has the padding: the full correlation gives the gradient of the "
+                 "padded input x_pad, (H + 2*pad) by (W + 2*pad). Crop pad rows and columns from "
+                 "each side, so that dx has the shape of x.")
+_FULL_CROP_ONE_SIDE = ("dx is cropped on one side: the padding sits on all four sides of x_pad, "
+                       "so take pad rows off the top and pad off the bottom, pad columns off "
+                       "the left and pad off the right.")
+_FULL_CHANNELS = ("dx has one channel per filter (F) instead of one per input channel (C): "
+                  "dx[n, c] adds, over every filter f, the full correlation of dout[n, f] with "
+                  "w[f, c] turned round. Sum over the filter axis and keep the channel axis.")
+_FULL_W_AXES = ("The filter and channel axes of w are mixed up: dout[n, f] goes with w[f, c], "
+                "the f-th filter's slice for input channel c, and the sum runs over f. Yours "
+                "pairs dout[n, f] with w[c, f].")
+
+
+def _spread(dout, step):
+    """dout with step - 1 zero rows (and columns) between its rows (and columns)."""
+    N, F, H_out, W_out = dout.shape
+    spread = np.zeros((N, F, (H_out - 1) * step + 1, (W_out - 1) * step + 1))
+    spread[:, :, ::step, ::step] = dout
+    return spread
+
+
+def _turned(w, how):
+    """w turned round: "both" (180 degrees), "none", "rows" or "cols" only."""
+    rows = slice(None, None, -1) if how in ("both", "rows") else slice(None)
+    cols = slice(None, None, -1) if how in ("both", "cols") else slice(None)
+    return w[:, :, rows, cols]
+
+
+def _full_correlation(dout, w, step, extra, turn="both"):
+    """dout spread by `step`, padded by HH - 1 + extra (WW - 1 + extra) on each side,
+    correlated with w turned `turn` and summed over the filters: (N, C, ., .)."""
+    F, C, HH, WW = w.shape
+    padded = _padded(_spread(dout, step), HH - 1 + extra, HH - 1 + extra,
+                     WW - 1 + extra, WW - 1 + extra)
+    kernel = np.ascontiguousarray(_turned(w, turn).transpose(1, 0, 2, 3))   # (C, F, HH, WW)
+    return tnf.conv2d(_tensor(padded), _tensor(kernel)).numpy()
+
+
+def _crops(full, x_shape, p):
+    """The ways a student cuts dx out of `full`: [p:p + H] (x's size) and [p:end - p]."""
+    H, W = x_shape[2:]
+    by_size = full[:, :, p:p + H, p:p + W]
+    by_ends = full[:, :, p:full.shape[2] - p, p:full.shape[3] - p]
+    return [by_size] if by_ends.shape == by_size.shape else [by_size, by_ends]
+
+
+def _full_mistakes(x_shape, w, s, p, dout):
+    """(wrong dx, sentence) of the full-convolution recipe with one step done wrong."""
+    H, W = x_shape[2:]
+    wrong = [(_crops(_full_correlation(dout, w, s, 0, "none"), x_shape, p)[0], _FULL_NOT_FLIPPED),
+             (_crops(_full_correlation(dout, w, s, 0, "rows"), x_shape, p)[0], _FULL_HALF_FLIPPED),
+             (_crops(_full_correlation(dout, w, s, 0, "cols"), x_shape, p)[0], _FULL_HALF_FLIPPED)]
+    full = _full_correlation(dout, w, s, 0)
+    if p:
+        wrong += [(full, _FULL_NO_CROP),
+                  (full[:, :, :H, :W], _FULL_CROP_ONE_SIDE),
+                  (full[:, :, 2 * p:2 * p + H, 2 * p:2 * p + W], _FULL_CROP_ONE_SIDE)]
+    wrong += [(dx, _FULL_PAD_HH) for dx in _crops(_full_correlation(dout, w, s, 1), x_shape, p)]
+    if s > 1:
+        wrong += [(dx, _FULL_NO_DILATION)
+                  for dx in _crops(_full_correlation(dout, w, 1, 0), x_shape, p)]
+        wrong += [(dx, _FULL_DILATION_S)
+                  for dx in _crops(_full_correlation(dout, w, s + 1, 0), x_shape, p)]
+    if w.shape[0] == w.shape[1]:
+        wrong.append((_crops(_full_correlation(dout, w.swapaxes(0, 1), s, 0), x_shape, p)[0],
+                      _FULL_W_AXES))
+    return wrong
+
+
+def _full_shape_mistake(dx, x_shape, w, s, p, dout):
+    """Name a wrong dx from its shape alone (after its values told nothing)."""
+    N, C, H, W = x_shape
+    F, _, HH, WW = w.shape
+    H_out, W_out = dout.shape[2:]
+    if dx.ndim != 4 or dx.shape[0] != N:
+        return None
+    if dx.shape[1] == F != C and dx.shape[2:] == (H, W):
+        return _FULL_CHANNELS
+    if dx.shape[1] != C:
+        return None
+    got = dx.shape[2:]
+    if got == (W, H) and H != W:
+        return _swapped("dx", "x", "(N, C, H, W)")
+    found = []
+    if p and got == (H + 2 * p, W + 2 * p):
+        found.append(_FULL_NO_CROP)
+    if got == (H + 2, W + 2):
+        found.append(_FULL_PAD_HH)
+    if s > 1 and got == (H_out + HH - 1 - 2 * p, W_out + WW - 1 - 2 * p):
+        found.append(_FULL_NO_DILATION)
+    return _named(found)
+
+
+def conv_backward_dx_full_mistake(dx, x, w, conv_param, dout):
+    """Name the mistake in dx written as a full convolution (03, exercise 5.1).
+
+    Inputs:
+    - dx: what the student returned, meant to be (N, C, H, W)
+    - x: (N, C, H, W); w: (F, C, HH, WW); conv_param: {"stride": s, "pad": p}
+    - dout: (N, F, H_out, W_out), the upstream gradient (the sizes tile)
+    Returns a sentence, or None when dx is right, is not an array of numbers, or fits no known
+    mistake.
+
+    The recipe: spread dout out with s - 1 zeros between its rows and columns, pad it with
+    HH - 1 rows and WW - 1 columns on each side, correlate with w turned 180 degrees, summed
+    over the filters, and crop p from each side. Known mistakes, recognised by their values: the
+    kernel not turned round, or turned along one axis only; dout padded by HH and WW; the
+    stride ignored (dout not spread out) or s zeros between its rows; the crop missing or on one
+    side; w's filter and channel axes exchanged (when F = C). Then, by the shape alone: one
+    channel per filter, height and width swapped, the crop missing, dout padded by HH, the
+    stride ignored. When two mistakes give the same array (or the same shape), both are named.
+    """
+    dx = _numbers(dx)
+    if dx is None:
+        return None
+    x, w, dout = _floats(x, w, dout)
+    s, p = int(conv_param["stride"]), int(conv_param["pad"])
+    right = _conv_grads(x, w, np.zeros(w.shape[0]), s, p, dout)[0]
+    if _matches(dx, right):
+        return None
+    H, W = x.shape[2:]
+    if dx.shape == (*right.shape[:2], W, H) and H != W:
+        return _swapped("dx", "x", "(N, C, H, W)")
+    wrong = [(lambda dx=candidate: dx, sentence)
+             for candidate, sentence in _full_mistakes(x.shape, w, s, p, dout)]
+    wrong.append((lambda: _swap_hw(right), _swapped("dx", "x", "(N, C, H, W)")))
+    return (_first_match(dx, right, wrong)
+            or _full_shape_mistake(dx, x.shape, w, s, p, dout))
+
+
+_T_W_AXES = ("The two channel axes of w are mixed up: a transposed convolution's w is "
+             "(C_in, F, HH, WW), input channel first, as torch's conv_transpose2d stores it "
+             "(a convolution's (F, C, HH, WW) read the other way round). x[n, c, i, j] paints "
+             "w[c, f] onto output channel f, and the output has F = w.shape[1] channels.")
+_T_NO_CROP = ("The padding is not taken off: yours is the whole scatter, (H - 1)*stride + HH by "
+              "(W - 1)*stride + WW. In a transposed convolution pad removes rows and columns: "
+              "crop pad from each side, H_out = (H - 1)*stride - 2*pad + HH.")
+_T_CROP_ONCE = ("pad is taken off once instead of twice: H_out = (H - 1)*stride - 2*pad + HH, "
+                "with pad rows off the top and pad off the bottom (and pad columns off each "
+                "side).")
+_T_CROP_ONE_SIDE = ("The size is right but the output is cut from the wrong place: take pad rows "
+                    "off the top and pad off the bottom of the full scatter (pad columns off "
+                    "the left and the right), and keep the middle.")
+_T_PADDED = ("The padding is added instead of taken off: a convolution's pad adds zeros around "
+             "its input, and the transposed convolution goes the other way, so its output is "
+             "2*pad rows and columns smaller than the full scatter: "
+             "H_out = (H - 1)*stride - 2*pad + HH.")
+_T_ASSIGN = ("The output is assigned with = where it must be added up: windows overlap when "
+             "the kernel is larger than the stride, and every input channel paints onto the "
+             "same place, so each value must add its share (+=).")
+_T_NO_BIAS = "The bias is missing: add b[f] once to every value of output channel f."
+_T_BIAS_PER_CHANNEL = ("The bias is added once per input channel, C_in times: b[f] goes in once "
+                       "per output value. Add it after the scatter, outside the loops.")
+_T_FLIPPED = ("The kernel is turned round: x[n, c, i, j] paints w[c, f] onto its window as it "
+              "is (no ::-1).")
+_T_NO_STRIDE = ("The stride is ignored: x[n, c, i, j] paints its window starting at row "
+                "i*stride and column j*stride of the full output, so neighbouring inputs land "
+                "stride rows (columns) apart.")
+_T_OFF_BY_STRIDE = ("The output size is one stride too large: H inputs are H - 1 steps of "
+                    "stride apart, so the full scatter has (H - 1)*stride + HH rows, before "
+                    "2*pad come off.")
+_T_SWAPPED = ("Height and width are swapped in out: its rows and columns are exchanged. out is "
+              "(N, F, H_out, W_out), with H_out = (H - 1)*stride - 2*pad + HH rows on axis 2 "
+              "and W_out = (W - 1)*stride - 2*pad + WW columns on axis 3.")
+_T_CONV_SIZE = ("This is the size of a convolution's output, (H + 2*pad - HH) // stride + 1: a "
+                "transposed convolution goes the other way, H_out = (H - 1)*stride - 2*pad + HH.")
+
+
+def _scatter(x, w, s):
+    """The full scatter, no padding and no bias: (N, F, (H - 1)*s + HH, (W - 1)*s + WW)."""
+    return tnf.conv_transpose2d(_tensor(x), _tensor(w), stride=s).numpy()
+
+
+def _scatter_assigned(x, w, s, per_channel):
+    """The full scatter written with = : each (n, c, i, j) paints its window (per_channel), or
+    each (n, i, j) paints the sum over c of its channels."""
+    N, C, H, W = x.shape
+    HH, WW = w.shape[2:]
+    full = np.zeros((N, w.shape[1], (H - 1) * s + HH, (W - 1) * s + WW))
+    for i, j in np.ndindex(H, W):
+        rows, cols = slice(i * s, i * s + HH), slice(j * s, j * s + WW)
+        if per_channel:
+            full[:, :, rows, cols] = x[:, -1, i, j, None, None, None] * w[-1]
+        else:
+            full[:, :, rows, cols] = np.einsum("nc,cfkl->nfkl", x[:, :, i, j], w)
+    return full
+
+
+def _cropped(full, p, top=None, left=None):
+    """full with p rows and columns off each side (or cut from row top, column left)."""
+    H_out, W_out = full.shape[2] - 2 * p, full.shape[3] - 2 * p
+    top, left = (p if top is None else top), (p if left is None else left)
+    return full[:, :, top:top + H_out, left:left + W_out]
+
+
+def _transpose_mistakes(x, w, b, s, p):
+    """(function() -> wrong out, sentence) of a transposed convolution with one step wrong."""
+    bias = b.reshape(1, -1, 1, 1)
+    full = _scatter(x, w, s)
+    C_in, F = w.shape[:2]
+    wrong = [
+        (lambda: _cropped(_scatter(x, w[:, :, ::-1, ::-1], s), p) + bias, _T_FLIPPED),
+        (lambda: _cropped(full, p), _T_NO_BIAS),
+        (lambda: _cropped(full, p) + C_in * bias, _T_BIAS_PER_CHANNEL),
+        (lambda: _cropped(_scatter_assigned(x, w, s, True), p) + bias, _T_ASSIGN),
+        (lambda: _cropped(_scatter_assigned(x, w, s, False), p) + bias, _T_ASSIGN),
+    ]
+    if C_in == F:
+        wrong.append((lambda: _cropped(_scatter(x, w.swapaxes(0, 1), s), p) + bias, _T_W_AXES))
+    if p:
+        wrong += [
+            (lambda: full + bias, _T_NO_CROP),
+            (lambda: full[:, :, p:, p:] + bias, _T_CROP_ONCE),
+            (lambda: full[:, :, :-p, :-p] + bias, _T_CROP_ONCE),
+            (lambda: _cropped(full, p, 0, 0) + bias, _T_CROP_ONE_SIDE),
+            (lambda: _cropped(full, p, 2 * p, 2 * p) + bias, _T_CROP_ONE_SIDE),
+            (lambda: _padded(full, p, p, p, p) + bias, _T_PADDED),
+            (lambda: _padded(full + bias, p, p, p, p), _T_PADDED),
+        ]
+    if s > 1:
+        def strideless_in_place():
+            placed = np.zeros_like(full)
+            small = _scatter(x, w, 1)
+            placed[:, :, :small.shape[2], :small.shape[3]] = small
+            return _cropped(placed, p) + bias
+        wrong += [(strideless_in_place, _T_NO_STRIDE),
+                  (lambda: _cropped(_scatter(x, w, 1), p) + bias, _T_NO_STRIDE)]
+    return wrong
+
+
+def _transpose_shape_mistake(out, x, w, s, p):
+    """Name a wrong transposed-convolution output from its shape alone."""
+    N, C_in, H, W = x.shape
+    F, HH, WW = w.shape[1:]
+    size = lambda h, k: (h - 1) * s - 2 * p + k            # noqa: E731
+    right = (size(H, HH), size(W, WW))
+    if out.ndim != 4 or out.shape[0] != N:
+        return None
+    if out.shape[1] == C_in != F and out.shape[2:] == right:
+        return _T_W_AXES
+    if out.shape[1] != F:
+        return None
+    got = out.shape[2:]
+    if got == right[::-1] and right[0] != right[1]:
+        return _T_SWAPPED
+    found = []
+    if p and got == (size(H, HH) + 2 * p, size(W, WW) + 2 * p):
+        found.append(_T_NO_CROP)
+    if p and got == (size(H, HH) + p, size(W, WW) + p):
+        found.append(_T_CROP_ONCE)
+    if p and got == (size(H, HH) + 4 * p, size(W, WW) + 4 * p):
+        found.append(_T_PADDED)
+    if got == (size(H, HH) + s, size(W, WW) + s):
+        found.append(_T_OFF_BY_STRIDE)
+    if s > 1 and got == ((H - 1) - 2 * p + HH, (W - 1) - 2 * p + WW):
+        found.append(_T_NO_STRIDE)
+    if got == ((H + 2 * p - HH) // s + 1, (W + 2 * p - WW) // s + 1):
+        found.append(_T_CONV_SIZE)
+    return _named(found)
+
+
+def conv_transpose_mistake(out, x, w, b, conv_param):
+    """Name the mistake in a wrong transposed convolution (03, exercise 6.1).
+
+    Inputs:
+    - out: what the student returned, meant to be (N, F, H_out, W_out) with
+      H_out = (H - 1)*stride - 2*pad + HH
+    - x: (N, C_in, H, W); w: (C_in, F, HH, WW), torch's conv_transpose2d layout; b: (F,)
+    - conv_param: {"stride": s, "pad": p}
+    Returns a sentence, or None when out is right, is not an array of numbers, or fits no known
+    mistake.
+
+    Known mistakes, recognised by their values: the kernel turned round; the bias missing or
+    added once per input channel; = instead of += (each channel and window overwriting the
+    last, or each window overwriting its neighbours); w's two channel axes exchanged (when
+    C_in = F); the crop missing, taken once, on one side, or zeros padded instead; the stride
+    ignored. Then, by the shape alone: C_in channels, height and width swapped, the size
+    without the crop, with pad off once, padded instead of cropped, one stride too large, the
+    stride ignored, a convolution's size. When two mistakes give the same array (or the same
+    shape), both are named.
+    """
+    out = _numbers(out)
+    if out is None:
+        return None
+    x, w, b = _floats(x, w, b)
+    s, p = int(conv_param["stride"]), int(conv_param["pad"])
+    right = _cropped(_scatter(x, w, s), p) + b.reshape(1, -1, 1, 1)
+    if _matches(out, right):
+        return None
+    H_out, W_out = right.shape[2:]
+    if out.shape == (*right.shape[:2], W_out, H_out) and H_out != W_out:
+        return _T_SWAPPED
+    wrong = _transpose_mistakes(x, w, b, s, p)
+    wrong.append((lambda: _swap_hw(right), _T_SWAPPED))
+    return _first_match(out, right, wrong) or _transpose_shape_mistake(out, x, w, s, p)

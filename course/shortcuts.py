@@ -21,9 +21,13 @@ import types
 from course.checks import CheckFailed
 
 FORBIDDEN = {
-    "torch": ["conv1d", "conv2d", "conv3d", "convolution", "max_pool2d", "avg_pool2d"],
-    "torch.nn.functional": ["conv1d", "conv2d", "conv3d", "unfold", "max_pool2d", "avg_pool2d",
-                            "max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d"],
+    "torch": ["conv1d", "conv2d", "conv3d", "convolution", "max_pool2d", "avg_pool2d",
+              "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"],
+    "torch.nn.functional": ["conv1d", "conv2d", "conv3d", "unfold", "fold", "max_pool2d",
+                            "avg_pool2d", "max_pool1d", "avg_pool1d", "max_pool3d", "avg_pool3d",
+                            "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"],
+    "torch.nn.grad": ["conv1d_input", "conv2d_input", "conv3d_input", "conv1d_weight",
+                      "conv2d_weight", "conv3d_weight"],
     "scipy.signal": ["correlate", "correlate2d", "convolve", "convolve2d", "fftconvolve", "oaconvolve"],
     "scipy.ndimage": ["correlate", "convolve", "correlate1d", "convolve1d", "maximum_filter", "uniform_filter"],
 }

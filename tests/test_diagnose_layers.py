@@ -966,3 +966,262 @@ def test_invalid_cases_are_refused_with_a_reason(case, words):
 def test_failing_case_problem_rejects_an_unknown_bug():
     with pytest.raises(ValueError, match="bug must be"):
         failing_case_problem(((1, 1, 4, 4), (1, 1, 3, 3), 1, 0), "C")
+
+
+# ------------------------------------------- 03: dx as a full convolution (exercise 5.1)
+
+from course.diagnose_layers import conv_backward_dx_full_mistake, conv_transpose_mistake  # noqa: E402
+
+
+def student_dx_full(x, w, s, p, dout, turn="both", extra=0, step=None, crop="size",
+                    swap_w=False):
+    """dx the full-convolution way, with switches for the classic mistakes.
+
+    turn: "both" (right), "none", "rows", "cols"; extra: padding of dout beyond HH - 1;
+    step: spacing of dout's values after spreading (default s); crop: "size" ([p:p + H]),
+    "ends" ([p:-p] of whatever is there), "none", "top_left" ([0:H]), "far" ([2p:2p + H])
+    """
+    step = s if step is None else step
+    H, W = x.shape[2:]
+    kernel = w.swapaxes(0, 1) if swap_w else w
+    HH, WW = kernel.shape[2:]
+    N, F, H_out, W_out = dout.shape
+    spread = np.zeros((N, F, (H_out - 1) * step + 1, (W_out - 1) * step + 1))
+    spread[:, :, ::step, ::step] = dout
+    ph, pw = HH - 1 + extra, WW - 1 + extra
+    padded = np.pad(spread, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    rows = slice(None, None, -1) if turn in ("both", "rows") else slice(None)
+    cols = slice(None, None, -1) if turn in ("both", "cols") else slice(None)
+    turned = kernel[:, :, rows, cols]
+    full = np.zeros((N, kernel.shape[1], padded.shape[2] - HH + 1, padded.shape[3] - WW + 1))
+    for a, bb in np.ndindex(*full.shape[2:]):
+        full[:, :, a, bb] = np.einsum("nfkl,fckl->nc", padded[:, :, a:a + HH, bb:bb + WW], turned)
+    if crop == "size":
+        return full[:, :, p:p + H, p:p + W]
+    if crop == "ends":
+        return full[:, :, p:full.shape[2] - p, p:full.shape[3] - p]
+    if crop == "top_left":
+        return full[:, :, :H, :W]
+    if crop == "far":
+        return full[:, :, 2 * p:2 * p + H, 2 * p:2 * p + W]
+    return full
+
+
+def dx_full(dx, w, s, p, dout, x=X):
+    return conv_backward_dx_full_mistake(dx, x, w, {"stride": s, "pad": p}, dout)
+
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_dx_full_right_answers_and_near_misses_give_none(w, s, p):
+    dout, _, dx, _, _ = backward_case(w, s, p)
+    assert np.allclose(student_dx_full(X, w, s, p, dout), dx)
+    assert dx_full(student_dx_full(X, w, s, p, dout), w, s, p, dout) is None
+    assert dx_full(dx, w, s, p, dout) is None
+    near = dx.copy()
+    near[0, 0, 0, 0] += 1.0                                   # one value wrong
+    assert dx_full(near, w, s, p, dout) is None
+    assert dx_full(2 * dx, w, s, p, dout) is None
+    assert dx_full(np.random.default_rng(7).standard_normal(dx.shape), w, s, p, dout) is None
+    assert dx_full(np.zeros((2, 3, 8, 6)), w, s, p, dout) is None   # one row, one column more
+    assert dx_full(dx.tolist(), w, s, p, dout) is None
+    assert dx_full(None, w, s, p, dout) is None
+
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_dx_full_kernel_not_turned_round(w, s, p):
+    dout = backward_case(w, s, p)[0]
+    assert "not turned round" in dx_full(student_dx_full(X, w, s, p, dout, turn="none"),
+                                         w, s, p, dout)
+    for turn in ("rows", "cols"):
+        got = student_dx_full(X, w, s, p, dout, turn=turn)
+        assert "along one axis only" in dx_full(got, w, s, p, dout), turn
+
+
+def test_dx_full_a_symmetric_kernel_needs_no_turn():
+    # a kernel equal to itself turned round: not turning it is right, and nothing is claimed
+    w = W_SQ + W_SQ[:, :, ::-1, ::-1]
+    dout = backward_case(w, 1, 1)[0]
+    assert dx_full(student_dx_full(X, w, 1, 1, dout, turn="none"), w, 1, 1, dout) is None
+
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_dx_full_dout_padded_by_the_kernel_size(w, s, p):
+    dout = backward_case(w, s, p)[0]
+    for crop in ("size", "ends"):
+        sentence = dx_full(student_dx_full(X, w, s, p, dout, extra=1, crop=crop), w, s, p, dout)
+        assert "one row and column too many" in sentence, crop
+        if crop == "ends" and p == 1:   # then it is x_pad's shape and values: both are named
+            assert sentence.startswith("Two known mistakes") and "still has the padding" in sentence
+
+
+@pytest.mark.parametrize("p", [0, 1, 2])
+def test_dx_full_stride_ignored_or_too_many_zeros(p):
+    dout = backward_case(W_SQ, 2, p)[0]
+    for crop in ("size", "ends"):
+        got = student_dx_full(X, W_SQ, 2, p, dout, step=1, crop=crop)
+        assert "The stride is ignored" in dx_full(got, W_SQ, 2, p, dout), crop
+        got = student_dx_full(X, W_SQ, 2, p, dout, step=3, crop=crop)
+        assert "one zero too many" in dx_full(got, W_SQ, 2, p, dout), crop
+    # from the shape alone: (H_out + HH - 1 - 2p) rows
+    got = student_dx_full(X, W_SQ, 2, p, dout, step=1, crop="ends")
+    noise = np.random.default_rng(8).standard_normal(got.shape)
+    assert "The stride is ignored" in dx_full(noise, W_SQ, 2, p, dout)
+
+
+@pytest.mark.parametrize("w, s, p", PADDED, ids=PADDED_IDS)
+def test_dx_full_crop_missing_or_on_one_side(w, s, p):
+    dout = backward_case(w, s, p)[0]
+    assert "still has the padding" in dx_full(student_dx_full(X, w, s, p, dout, crop="none"),
+                                              w, s, p, dout)
+    noise = np.random.default_rng(9).standard_normal((2, 3, 7 + 2 * p, 5 + 2 * p))
+    assert "still has the padding" in dx_full(noise, w, s, p, dout)
+    for crop in ("top_left", "far"):
+        got = student_dx_full(X, w, s, p, dout, crop=crop)
+        assert "cropped on one side" in dx_full(got, w, s, p, dout), crop
+
+
+def test_dx_full_channels_and_swapped_axes():
+    w = rng.standard_normal((3, 3, 2, 3))          # F = C: w[c, f] runs without an error
+    dout = np.random.default_rng(12).standard_normal((2, 3, 8, 5))
+    got = student_dx_full(X, w, 1, 1, dout, swap_w=True)
+    assert "filter and channel axes of w are mixed up" in dx_full(got, w, 1, 1, dout)
+    symmetric = w + w.swapaxes(0, 1)               # then w[c, f] = w[f, c]: nothing to claim
+    got = student_dx_full(X, symmetric, 1, 1, dout, swap_w=True)
+    assert dx_full(got, symmetric, 1, 1, dout) is None
+    dout = backward_case(W_RECT, 1, 1)[0]          # F = 4, C = 3
+    assert "one channel per filter" in dx_full(np.zeros((2, 4, 7, 5)), W_RECT, 1, 1, dout)
+    right = student_dx_full(X, W_RECT, 1, 1, dout)
+    assert "Height and width are swapped in dx" in dx_full(right.transpose(0, 1, 3, 2),
+                                                           W_RECT, 1, 1, dout)
+
+
+# ------------------------------------------------ 03: transposed convolution (exercise 6.1)
+
+XT = rng.standard_normal((2, 3, 4, 5))
+WT = rng.standard_normal((3, 2, 3, 2))             # (C_in, F, HH, WW): 3 input channels, 2 out
+BT = rng.standard_normal(2)
+T_CONFIGS = [(s, p) for s in (1, 2, 3) for p in (0, 1, 2)]
+T_IDS = [f"s{s}-p{p}" for s, p in T_CONFIGS]
+
+
+def student_transpose(x, w, b, s, p, write="add", flip=False, bias="right", crop="both",
+                      steps=None, swap_w=False):
+    """A loop scatter with switches for the classic mistakes.
+
+    write: "add" (right) or "assign" (=); crop: "both" (right), "none", "top" ([p:], once),
+    "bottom" ([:-p], once), "top_left" (right size from row 0), "far" (from row 2p), "pad"
+    (zeros added instead); steps: (row_step, col_step) of the windows (default s, s)
+    """
+    rs, cs = steps if steps is not None else (s, s)
+    kernel = w.swapaxes(0, 1) if swap_w else w
+    N, C_in, H, W = x.shape
+    F, HH, WW = kernel.shape[1:]
+    full = np.zeros((N, F, (H - 1) * s + HH, (W - 1) * s + WW))
+    for n, c, i, j in np.ndindex(N, C_in, H, W):
+        paint = x[n, c, i, j] * (kernel[c, :, ::-1, ::-1] if flip else kernel[c])
+        window = (n, slice(None), slice(i * rs, i * rs + HH), slice(j * cs, j * cs + WW))
+        if write == "add":
+            full[window] += paint
+        else:
+            full[window] = paint
+    H_out, W_out = full.shape[2] - 2 * p, full.shape[3] - 2 * p
+    out = {"both": lambda: full[:, :, p:p + H_out, p:p + W_out],
+           "none": lambda: full,
+           "top": lambda: full[:, :, p:, p:],
+           "bottom": lambda: full[:, :, :full.shape[2] - p, :full.shape[3] - p],
+           "top_left": lambda: full[:, :, :H_out, :W_out],
+           "far": lambda: full[:, :, 2 * p:2 * p + H_out, 2 * p:2 * p + W_out],
+           "pad": lambda: np.pad(full, ((0, 0), (0, 0), (p, p), (p, p)))}[crop]().copy()
+    if bias == "right":
+        out += b.reshape(1, -1, 1, 1)
+    elif bias == "per_channel":
+        out += C_in * b.reshape(1, -1, 1, 1)
+    return out
+
+
+def torch_transpose(x, w, b, s, p):
+    return tnf.conv_transpose2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride=s,
+                                padding=p).numpy()
+
+
+def transpose(out, s, p, x=XT, w=WT, b=BT):
+    return conv_transpose_mistake(out, x, w, b, {"stride": s, "pad": p})
+
+
+@pytest.mark.parametrize("s, p", T_CONFIGS, ids=T_IDS)
+def test_transpose_right_answers_and_near_misses_give_none(s, p):
+    right = student_transpose(XT, WT, BT, s, p)
+    np.testing.assert_allclose(right, torch_transpose(XT, WT, BT, s, p), atol=1e-12)
+    assert transpose(right, s, p) is None
+    near = right.copy()
+    near[-1, -1, -1, -1] -= 1.0
+    assert transpose(near, s, p) is None
+    assert transpose(right + 0.5, s, p) is None
+    assert transpose(np.random.default_rng(10).standard_normal(right.shape), s, p) is None
+    assert transpose(right.tolist(), s, p) is None
+    assert transpose((right, None), s, p) is None
+
+
+@pytest.mark.parametrize("s, p", T_CONFIGS, ids=T_IDS)
+def test_transpose_assigned_instead_of_added(s, p):
+    got = student_transpose(XT, WT, BT, s, p, write="assign")
+    assert "assigned with =" in transpose(got, s, p)
+
+
+def test_transpose_assignment_that_is_right_is_not_claimed():
+    # one input channel and a stride as large as the kernel: no window overlaps, = is +=
+    x, w = XT[:, :1], WT[:1, :, :2, :2]
+    got = student_transpose(x, w, BT, 2, 0, write="assign")
+    assert transpose(got, 2, 0, x=x, w=w) is None
+
+
+@pytest.mark.parametrize("s, p", T_CONFIGS, ids=T_IDS)
+def test_transpose_flip_bias_and_stride(s, p):
+    assert "turned round" in transpose(student_transpose(XT, WT, BT, s, p, flip=True), s, p)
+    assert "bias is missing" in transpose(student_transpose(XT, WT, BT, s, p, bias="none"), s, p)
+    assert "once per input channel" in transpose(
+        student_transpose(XT, WT, BT, s, p, bias="per_channel"), s, p)
+    if s > 1:
+        got = student_transpose(XT, WT, BT, s, p, steps=(1, 1))
+        assert "stride is ignored" in transpose(got, s, p)
+
+
+def test_transpose_missing_bias_is_not_claimed_when_b_is_zero():
+    zero = np.zeros(2)
+    got = student_transpose(XT, WT, zero, 2, 1, bias="none")
+    assert transpose(got, 2, 1, b=zero) is None
+
+
+T_PADDED = [(s, p) for s, p in T_CONFIGS if p]
+
+
+@pytest.mark.parametrize("s, p", T_PADDED, ids=[f"s{s}-p{p}" for s, p in T_PADDED])
+def test_transpose_padding_mistakes(s, p):
+    for crop, says in [("none", "not taken off"), ("top", "taken off once"),
+                       ("bottom", "taken off once"), ("top_left", "cut from the wrong place"),
+                       ("far", "cut from the wrong place"), ("pad", "added instead of taken off")]:
+        got = student_transpose(XT, WT, BT, s, p, crop=crop)
+        assert says in transpose(got, s, p), crop
+        noise = np.random.default_rng(11).standard_normal(got.shape)
+        if crop in ("none", "top", "pad"):            # the shape alone tells
+            assert says in transpose(noise, s, p), crop
+
+
+def test_transpose_weight_axes():
+    w = rng.standard_normal((3, 3, 2, 3))          # C_in = F: w[f, c] runs without an error
+    b = rng.standard_normal(3)
+    got = student_transpose(XT, w, b, 2, 1, swap_w=True)
+    assert "two channel axes of w are mixed up" in transpose(got, 2, 1, w=w, b=b)
+    # C_in = 3, F = 2: an output with C_in channels and the right size, from its shape
+    right = student_transpose(XT, WT, BT, 2, 1)
+    assert "two channel axes of w" in transpose(np.zeros((2, 3, *right.shape[2:])), 2, 1)
+
+
+def test_transpose_sizes_from_the_shape_alone():
+    right = student_transpose(XT, WT, BT, 2, 0)             # (2, 2, 9, 10)
+    H_out, W_out = right.shape[2:]
+    assert "one stride too large" in transpose(np.zeros((2, 2, H_out + 2, W_out + 2)), 2, 0)
+    assert "size of a convolution's output" in transpose(np.zeros((2, 2, 1, 2)), 2, 0)
+    assert "Height and width are swapped in out" in transpose(right.transpose(0, 1, 3, 2), 2, 0)
+    assert transpose(np.zeros((2, 2, H_out + 3, W_out + 3)), 2, 0) is None   # a near miss
+    assert transpose(np.zeros((2, 2, H_out - 3, W_out)), 2, 0) is None

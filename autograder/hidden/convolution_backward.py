@@ -1,8 +1,17 @@
 """Hidden tests of 03-convolution-backward, judged outside the kernel (autograder.hidden.spec):
-conv_backward against torch's autograd over the forward pass's grid of cases, and the two
+conv_backward against torch's autograd over the forward pass's grid of cases, the two
 cases of exercise 4.1 run outside against the notebook's buggy backward pass
-(course.diagnose_layers.failing_case_problem)."""
+(course.diagnose_layers.failing_case_problem), dx written as a full convolution against
+torch's autograd, and the transposed convolution against torch's conv_transpose2d (and, on
+a few cases, as the backward pass of a convolution: the shape of its input, autograd's dx)."""
+import contextlib
+import importlib
+import types
+
+import numpy as np
+
 from course.checks import CheckFailed, check_array
+from course.shortcuts import reachable
 
 from autograder.hidden.record import Unsupported
 from autograder.hidden.spec import Check, lazy, runner, unpack
@@ -10,6 +19,75 @@ from autograder.hidden.spec import Check, lazy, runner, unpack
 ASSIGNMENT = "03-convolution-backward"
 conv_backward_mistake = lazy("course.diagnose_layers", "conv_backward_mistake")
 failing_case_problem = lazy("course.diagnose_layers", "failing_case_problem")
+conv_backward_dx_full_mistake = lazy("course.diagnose_layers", "conv_backward_dx_full_mistake")
+conv_transpose_mistake = lazy("course.diagnose_layers", "conv_transpose_mistake")
+
+# Library functions that hand over a convolution's input gradient (or a transposed
+# convolution) whole, which course.shortcuts.FORBIDDEN does not list: refused here as well.
+GRADIENT_SHORTCUTS = {
+    "torch": ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"],
+    "torch.nn.functional": ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"],
+    "torch.nn.grad": ["conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight",
+                      "conv3d_input", "conv3d_weight"],
+}
+# The notebook's other ways to the same gradient: exercises 5.1 and 6.1 are to be written
+# their own way, so they may not call these (the notebook's own functions, by name).
+OTHER_ANSWERS = {"conv_backward_naive", "conv_backward_fast", "conv_backward_fixed",
+                 "buggy_conv_backward", "conv_backward_dx_full", "conv_transpose_naive"}
+
+
+def _shortcuts():
+    """{id(function): "module.name"} of GRADIENT_SHORTCUTS, and [(module, name)] to trip."""
+    found, targets = {}, []
+    for module_name, names in GRADIENT_SHORTCUTS.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            if hasattr(module, name):
+                found[id(getattr(module, name))] = f"{module_name}.{name}"
+                targets.append((module, name))
+    return found, targets
+
+
+@contextlib.contextmanager
+def _written_its_own_way(fn, exercise, others=False):
+    """While the block runs, the GRADIENT_SHORTCUTS raise CheckFailed; first, `fn` must not
+    reach one under any name, nor (with `others`) another of the notebook's answers."""
+    found, targets = _shortcuts()
+    for where, value in reachable(fn):
+        if id(value) in found:
+            raise CheckFailed(
+                f"{exercise} can reach {found[id(value)]} (as {where}): this exercise is to "
+                "write the operation yourself, with NumPy. Library convolutions, transposed "
+                "convolutions and gradients are only references for the tests.")
+        if (others and isinstance(value, types.FunctionType) and value is not fn
+                and value.__module__ == "__main__" and value.__name__ in OTHER_ANSWERS):
+            raise CheckFailed(
+                f"{exercise} calls {value.__name__} (as {where}): this exercise is to get the "
+                "result another way, the one its task describes, not through your answer to "
+                "another exercise. Write it on its own.")
+
+    def tripped(library_name):
+        def refuse(*args, **kwargs):
+            raise CheckFailed(f"{exercise} called {library_name}: this exercise is to write the "
+                              "operation yourself, with NumPy.")
+        return refuse
+
+    saved = [(module, name, getattr(module, name)) for module, name in targets]
+    try:
+        for module, name, _ in saved:
+            setattr(module, name, tripped(f"{module.__name__}.{name}"))
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+def _guarded(exercise, call, others=False):
+    """`call` (fn, case) run inside _written_its_own_way."""
+    def guarded(fn, case):
+        with _written_its_own_way(fn, exercise, others):
+            return call(fn, case)
+    return guarded
 
 
 def _conv_param(case):
@@ -29,6 +107,52 @@ def _judge_conv_backward(got, case, ref, what):
                     hint="Check this shape, stride and padding against the three formulas.")
 
 
+def _one_array(got, what, name):
+    """CheckFailed when a tuple came back where one array belongs."""
+    if type(got) in (tuple, list):
+        raise CheckFailed(f"{what}: returned a {type(got).__name__} of {len(got)} items; it "
+                          f"should return {name} alone, one NumPy array.")
+
+
+def _judge_dx_full(got, case, ref, what):
+    _one_array(got, what, "dx")
+    x, w, dout = case["x"], case["w"], case["dout"]
+    check_array(got, ref["dx"], f"dx from {what}", reveal=False,
+                diagnose=lambda dx: conv_backward_dx_full_mistake(dx, x, w, _conv_param(case),
+                                                                  dout),
+                hint="Check each step of the recipe on this stride and padding: dout spread "
+                     "out, padded by HH - 1 and WW - 1, correlated with the turned kernel and "
+                     "summed over the filters, then cropped.")
+
+
+def _judge_transpose(got, case, ref, what):
+    _one_array(got, what, "out")
+    x, w, b = case["x"], case["w"], case["b"]
+
+    def mistake(out):
+        return conv_transpose_mistake(out, x, w, b, _conv_param(case))
+
+    if "backward_of" in case and isinstance(got, np.ndarray) and got.shape != ref["out"].shape:
+        x_shape = tuple(int(v) for v in case["backward_of"])
+        raise CheckFailed(
+            f"{what}: returned an array of shape {got.shape}. This transposed convolution is "
+            f"the backward pass of the convolution of an x of shape {x_shape} with these w, "
+            "stride and pad, so its output has the shape of that x.\n  Hint: "
+            + (mistake(got) or "H_out = (H - 1)*stride - 2*pad + HH, and the same for W_out."))
+    check_array(got, ref["out"], what, reveal=False, diagnose=mistake,
+                hint="Check where each window starts (i*stride, j*stride), that every value "
+                     "adds to what is there, and the crop of pad from each side.")
+
+
+def _transpose_what(case):
+    x, w = case["x"], case["w"]
+    stride, pad = (int(v) for v in case["stride_pad"])
+    if "backward_of" in case:
+        return (f"(x {x.shape}, w {w.shape}, b = 0, stride {stride}, pad {pad}), the backward "
+                f"pass of a convolution of x {tuple(int(v) for v in case['backward_of'])}")
+    return f"(x {x.shape}, w {w.shape}, b, stride {stride}, pad {pad})"
+
+
 def _exposes_judge(bug):
     """Judge of one spot-the-bug case: valid, and exposing `bug` with the other one fixed
     (course.diagnose_layers.failing_case_problem, which the public test uses too)."""
@@ -43,13 +167,20 @@ def _shown(got):
     return repr(got) if not isinstance(got, Unsupported) else str(got)
 
 
+def _call_backward(fn, c):
+    return fn(c["dout"].copy(), (c["x"].copy(), c["w"].copy(), c["b"].copy(), _conv_param(c)))
+
+
+def _backward_what(c):
+    return " with x {}, w {}, stride {}, pad {}".format(
+        c["x"].shape, c["w"].shape, *(int(v) for v in c["stride_pad"]))
+
+
 CHECKS = {
     "check_conv_backward": Check(
         exercise="conv_backward", prefix="conv", forbid_library=True,
-        call=lambda fn, c: fn(c["dout"].copy(),
-                              (c["x"].copy(), c["w"].copy(), c["b"].copy(), _conv_param(c))),
-        what=lambda c: " with x {}, w {}, stride {}, pad {}".format(
-            c["x"].shape, c["w"].shape, *(int(v) for v in c["stride_pad"])),
+        call=_guarded("conv_backward", _call_backward),
+        what=_backward_what,
         judge=_judge_conv_backward),
     "check_failing_cases": (
         Check(exercise="case_for_bug_a", prefix=None, call=lambda fn, c: fn(),
@@ -59,7 +190,21 @@ CHECKS = {
               what=lambda c: "()",
               judge=_exposes_judge("B")),
     ),
+    "check_conv_backward_dx_full": Check(
+        exercise="conv_backward_dx_full", prefix="full", forbid_library=True,
+        call=_guarded("conv_backward_dx_full", _call_backward, others=True),
+        what=_backward_what,
+        judge=_judge_dx_full),
+    "check_conv_transpose": Check(
+        exercise="conv_transpose_naive", prefix="tconv", forbid_library=True,
+        call=_guarded("conv_transpose_naive",
+                      lambda fn, c: fn(c["x"].copy(), c["w"].copy(), c["b"].copy(),
+                                       _conv_param(c)), others=True),
+        what=_transpose_what,
+        judge=_judge_transpose),
 }
 
 check_conv_backward = runner(ASSIGNMENT, CHECKS, "check_conv_backward")
 check_failing_cases = runner(ASSIGNMENT, CHECKS, "check_failing_cases")
+check_conv_backward_dx_full = runner(ASSIGNMENT, CHECKS, "check_conv_backward_dx_full")
+check_conv_transpose = runner(ASSIGNMENT, CHECKS, "check_conv_transpose")

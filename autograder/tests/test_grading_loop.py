@@ -159,7 +159,7 @@ EXPECTED = {
         bug={"a2_conv_forward_naive": FLIPPED_CONV_FORWARD}, bug_loses=3,
         bug_feedback=["conv_forward_naive(x (1, 1, 4, 4), w (1, 1, 2, 2), stride 1, pad 0)", "flipped"]),
     "03-convolution-backward": Expected(
-        auto_points=11, manual={"a3_explain_bugs": 2},
+        auto_points=17, manual={"a3_explain_bugs": 2},
         bug={"a3_conv_backward_naive": DW_NOT_SUMMED}, bug_loses=4,
         bug_feedback=["dw from conv_backward_naive with x (2, 3, 5, 5)", "dw is not summed over the batch"]),
     "04-pooling": Expected(
