@@ -38,11 +38,13 @@ class ServerDied(RuntimeError):
 class Server:
     """One warm process that runs nbgrader commands in forks of itself (see module doc)."""
 
-    def __init__(self, python=sys.executable, env=None):
+    def __init__(self, python=sys.executable, env=None, cwd=None):
+        """Start the server in `cwd`: it imports what `python -m nbgrader` started there
+        would import (a course checkout's own autograder and course packages first)."""
         self.process = subprocess.Popen(
             [python, "-m", "autograder.forkserver"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
-            env=env, cwd="/")
+            env=env, cwd=cwd or os.getcwd())
 
     def run(self, args, cwd, env, timeout):
         """Run `nbgrader ARGS` in `cwd` with `env`; (exit code, combined output). A command

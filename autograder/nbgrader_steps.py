@@ -6,7 +6,7 @@ release/, submitted/<student>/<assignment>/, autograded/, feedback/ and gradeboo
 import atexit
 import os
 import pathlib
-import queue
+import threading
 import shutil
 import subprocess
 import sys
@@ -43,7 +43,9 @@ def make_course(dest, names=None, root=REPO):
     return dest
 
 
-_idle_servers = queue.SimpleQueue()   # warm autograder.forkserver processes not in use
+MAX_IDLE_SERVERS = 4
+_idle_servers = []                  # [(course folder, warm forkserver.Server)], oldest first
+_idle_lock = threading.Lock()
 
 
 def _use_forkserver():
@@ -51,29 +53,47 @@ def _use_forkserver():
 
 
 def _close_servers():
-    while True:
-        try:
-            _idle_servers.get_nowait().close()
-        except queue.Empty:
-            return
+    with _idle_lock:
+        servers = [server for _, server in _idle_servers]
+        _idle_servers.clear()
+    for server in servers:
+        server.close()
 
 
 atexit.register(_close_servers)
 
 
+def _take_server(folder, env):
+    """An idle server started in `folder`, or a new one. A server imports what `python -m
+    nbgrader` started in that folder would import (a course checkout's own packages first),
+    so it is kept per folder."""
+    with _idle_lock:
+        for k, (key, server) in enumerate(_idle_servers):
+            if key == folder:
+                del _idle_servers[k]
+                return server
+    return forkserver.Server(env=env, cwd=folder)
+
+
+def _give_back(folder, server):
+    with _idle_lock:
+        _idle_servers.append((folder, server))
+        extra = _idle_servers[:-MAX_IDLE_SERVERS] if len(_idle_servers) > MAX_IDLE_SERVERS else []
+        del _idle_servers[:len(extra)]
+    for _, old in extra:
+        old.close()
+
+
 def _run_in_server(course_dir, args, env, timeout):
     """(exit code, output) of `nbgrader ARGS` in a warm server: one per concurrent caller,
-    kept for the next command."""
-    try:
-        server = _idle_servers.get_nowait()
-    except queue.Empty:
-        server = forkserver.Server(env=env)
+    kept for the next command in the same folder."""
+    server = _take_server(course_dir, env)
     try:
         code, output = server.run(args, course_dir, env, timeout)
     except forkserver.ServerDied:
         server.close()
         raise
-    _idle_servers.put(server)
+    _give_back(course_dir, server)
     return code, output
 
 

@@ -39,8 +39,23 @@ def test_run_nbgrader_falls_back_to_a_process_when_the_server_is_gone(tmp_path, 
     dead = forkserver.Server()
     dead.process.kill()
     dead.process.wait()
-    monkeypatch.setattr(steps, "_idle_servers", steps.queue.SimpleQueue())
-    steps._idle_servers.put(dead)
+    monkeypatch.setattr(steps, "_idle_servers", [(tmp_path.resolve(), dead)])
     assert steps.run_nbgrader(tmp_path, "--version").strip()
     with pytest.raises(steps.StepFailed, match="No notebooks were matched"):
         steps.run_nbgrader(tmp_path, "autograde", "no-such-assignment")
+
+
+def test_a_server_imports_the_packages_of_the_folder_it_serves(tmp_path):
+    """As `python -m nbgrader` would: a course checkout's own autograder comes first."""
+    fake = tmp_path / "checkout" / "autograder"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "forkserver.py").write_text(
+        "import json, sys\n"
+        "sys.stdin.readline()\n"
+        "print(json.dumps({'code': 0, 'output': 'the checkout s own'}), flush=True)\n")
+    server = forkserver.Server(env=env(), cwd=tmp_path / "checkout")
+    try:
+        assert server.run(["--version"], tmp_path, env(), timeout=60) == (0, "the checkout s own")
+    finally:
+        server.close()
