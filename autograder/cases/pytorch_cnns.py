@@ -1,6 +1,7 @@
-"""Cases for 06-pytorch-cnns. Oracles: torch.nn.functional in float64 (conv2d, the small CNN
-and LeNet-5 written out layer by layer), torch modules' own parameter counts and forward
-passes (flatten sizes, parameter counts).
+"""Cases for 06-pytorch-cnns. Oracles: torch.nn.functional in float64 (conv2d, the small CNN,
+LeNet-5 and the residual block written out layer by layer), torch modules' own parameter counts
+and forward passes (flatten sizes, parameter counts, torchvision's BasicBlock), and a gradient
+measurement for receptive fields (which input pixels one output unit depends on).
 
 Networks are stored as an input, the output it gives, and the seed of their parameters
 (`network_params(seed, shapes)` rebuilds the arrays, in the order the layers are applied, which
@@ -220,6 +221,113 @@ def vgg_block(in_channels, out_channels, num_convs):
     return nn.Sequential(*layers, nn.MaxPool2d(2))
 
 
+# ------------------------------------------------------------------- receptive fields
+
+RF_CONV, RF_POOL = 0, 1
+# one layer per row: (kind, kernel_size, stride, dilation); pools have dilation 1
+RF_CASES = [
+    [],                                                                   # no layer: one pixel
+    [(RF_CONV, 4, 3, 1)],                                                 # one even kernel, stride 3
+    [(RF_CONV, 5, 1, 1), (RF_POOL, 2, 2, 1), (RF_CONV, 5, 1, 1), (RF_POOL, 2, 2, 1)],  # LeNet-5
+    [(RF_CONV, 3, 2, 1)] * 3 + [(RF_CONV, 3, 1, 1)],                      # strides that compound
+    [(RF_CONV, 7, 2, 1), (RF_POOL, 3, 2, 1), (RF_CONV, 3, 1, 1), (RF_CONV, 3, 1, 1),
+     (RF_CONV, 3, 2, 1), (RF_CONV, 3, 1, 1)],                             # a ResNet-18 stem and more
+    [(RF_CONV, 1, 2, 1), (RF_CONV, 3, 1, 1), (RF_POOL, 2, 2, 1), (RF_CONV, 1, 1, 1)],  # 1x1 layers
+    [(RF_CONV, 3, 1, 1), (RF_CONV, 3, 1, 2), (RF_CONV, 3, 1, 4), (RF_CONV, 3, 1, 8)],  # dilations
+    [(RF_CONV, 3, 2, 2), (RF_POOL, 2, 2, 1), (RF_CONV, 3, 1, 3)],         # dilation after strides
+    # VGG-16's 13 convolutions and 5 poolings
+    ([(RF_CONV, 3, 1, 1)] * 2 + [(RF_POOL, 2, 2, 1)]) * 2
+    + ([(RF_CONV, 3, 1, 1)] * 3 + [(RF_POOL, 2, 2, 1)]) * 3,
+]
+
+
+def rf_stack(layers):
+    """The layers as torch modules: convolutions with weights 1 and no bias, average pools."""
+    modules = []
+    for kind, k, stride, dilation in layers:
+        if kind == RF_POOL:
+            modules.append(nn.AvgPool2d(k, stride=stride))
+        else:
+            conv_layer = nn.Conv2d(1, 1, k, stride=stride, dilation=dilation, bias=False)
+            nn.init.ones_(conv_layer.weight)
+            modules.append(conv_layer)
+    return nn.Sequential(*modules).double()
+
+
+def measured_receptive_field(layers):
+    """Side of the input window one output unit depends on, measured: the gradient of the
+    centre output unit with respect to the input is non-zero exactly on the pixels it sees
+    (weights 1 and average pools: every path adds, nothing cancels). Without padding every
+    unit's window lies inside the input, so its size does not depend on the input size."""
+    stack, size = rf_stack(layers), 16
+    while True:
+        x = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+        try:
+            out = stack(x)
+        except RuntimeError:           # the input is still too small for the stack
+            size *= 2
+            continue
+        break
+    i, j = out.shape[2] // 2, out.shape[3] // 2
+    (grad,) = torch.autograd.grad(out[0, 0, i, j], x)
+    rows = torch.nonzero(grad[0, 0].abs().sum(dim=1)).flatten()
+    cols = torch.nonzero(grad[0, 0].abs().sum(dim=0)).flatten()
+    height, width = int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+    assert height == width, (layers, height, width)
+    return height
+
+
+# --------------------------------------------------------------------- residual block
+
+BN_EPS = 1e-5
+# (in_channels, out_channels, stride, N, H, W): identity blocks (one non-square), channels that
+# grow with stride 2 on an odd non-square input, stride 2 with the same channels, channels that
+# grow with stride 1; the last three need a projection
+BLOCK_CASES = [(8, 8, 1, 3, 7, 9), (5, 5, 1, 2, 6, 6), (4, 8, 2, 2, 9, 7), (6, 6, 2, 3, 8, 10),
+               (4, 12, 1, 2, 6, 5)]
+
+
+def needs_projection(in_channels, out_channels, stride):
+    return stride != 1 or in_channels != out_channels
+
+
+def basic_block(in_channels, out_channels, stride):
+    """torchvision's BasicBlock, with the projection torchvision's ResNet gives it (a 1x1
+    convolution with the stride, then BatchNorm) when the shapes change."""
+    from course.torchvision_compat import import_torchvision
+    resnet = import_torchvision().models.resnet
+    downsample = None
+    if needs_projection(in_channels, out_channels, stride):
+        downsample = nn.Sequential(resnet.conv1x1(in_channels, out_channels, stride),
+                                   nn.BatchNorm2d(out_channels))
+    return resnet.BasicBlock(in_channels, out_channels, stride, downsample)
+
+
+def _bn_train(h):
+    """BatchNorm in training mode with weight 1 and bias 0: each channel standardised over the
+    batch and the positions (biased variance)."""
+    return tnf.batch_norm(h, None, None, training=True, eps=BN_EPS)
+
+
+def block_forward(x, w1, w2, wp, stride):
+    """The basic block in training mode (BN weights 1, biases 0), float64:
+    ReLU(BN(conv3x3(ReLU(BN(conv3x3_stride(x))))) + shortcut(x)), the shortcut x itself or
+    BN(conv1x1_stride(x)) when wp is given."""
+    x, w1, w2 = _f64(x), _f64(w1), _f64(w2)
+    h = tnf.relu(_bn_train(tnf.conv2d(x, w1, stride=stride, padding=1)))
+    h = _bn_train(tnf.conv2d(h, w2, padding=1))
+    shortcut = x if wp is None else _bn_train(tnf.conv2d(x, _f64(wp), stride=stride))
+    return tnf.relu(h + shortcut).numpy()
+
+
+def block_zero_branch(x, wp, stride):
+    """The block in eval mode with fresh BatchNorms and both 3x3 convolutions zero: the branch
+    gives 0 and the block returns ReLU(shortcut(x)), the shortcut x or BN(conv1x1(x))."""
+    x = _f64(x)
+    shortcut = x if wp is None else tnf.conv2d(x, _f64(wp), stride=stride) / np.sqrt(1 + BN_EPS)
+    return tnf.relu(shortcut).numpy()
+
+
 def build():
     """Cases for 06-pytorch-cnns: {key: array}."""
     rng = np.random.default_rng(SEED)
@@ -270,4 +378,23 @@ def build():
         block = vgg_block(c_in, c_out, num_convs)
         refs[f"vgg_count/{i}/args"] = np.array([c_in, c_out, num_convs])
         refs[f"vgg_count/{i}/count"] = np.array(sum(p.numel() for p in block.parameters()))
+
+    for i, layers in enumerate(RF_CASES):
+        refs[f"rf/{i}/layers"] = np.array(layers, dtype=np.int64).reshape(-1, 4)
+        refs[f"rf/{i}/size"] = np.array(measured_receptive_field(layers))
+
+    for i, (c_in, c_out, stride, N, H, W) in enumerate(BLOCK_CASES):
+        x = rng.normal(size=(N, c_in, H, W)).astype(np.float32)
+        w1 = rng.normal(scale=1 / np.sqrt(9 * c_in), size=(c_out, c_in, 3, 3)).astype(np.float32)
+        w2 = rng.normal(scale=1 / np.sqrt(9 * c_out), size=(c_out, c_out, 3, 3)).astype(np.float32)
+        wp = None
+        if needs_projection(c_in, c_out, stride):
+            wp = rng.normal(scale=1 / np.sqrt(c_in), size=(c_out, c_in, 1, 1)).astype(np.float32)
+            refs[f"block/{i}/wp"] = wp
+        refs[f"block/{i}/args"] = np.array([c_in, c_out, stride])
+        refs[f"block/{i}/x"], refs[f"block/{i}/w1"], refs[f"block/{i}/w2"] = x, w1, w2
+        refs[f"block/{i}/out"] = block_forward(x, w1, w2, wp, stride)
+        refs[f"block/{i}/zero_out"] = block_zero_branch(x, wp, stride)
+        refs[f"block/{i}/count"] = np.array(sum(p.numel() for p in
+                                                basic_block(c_in, c_out, stride).parameters()))
     return refs

@@ -172,7 +172,7 @@ EXPECTED = {
         bug_feedback=["x after ReLU() on x (3, 4): returned the wrong values",
                       "Copy x before you set entries to 0"]),
     "06-pytorch-cnns": Expected(
-        auto_points=11, manual={"a6_one_by_one": 2},
+        auto_points=18, manual={"a6_one_by_one": 2},
         bug={"a6_conv2d_from_numpy": CONV2D_WITHOUT_PADDING}, bug_loses=2,
         bug_feedback=["conv2d_from_numpy(w (4, 3, 3, 3), b, stride 1, pad 1) applied to x (2, 3, 6, 6)",
                       "Hint: The padding is missing"]),
