@@ -161,11 +161,11 @@ _OUT_TRANSPOSED = ("Height and width are swapped: your output is the right answe
                    "columns exchanged. out[n, f, i, j] comes from the window that starts at row "
                    "i*stride and column j*stride.")
 _ONE_SIDE = ("Padding is applied on one side only: the zeros go on all four sides, pad rows above "
-             "and below and pad columns left and right. Use np.pad(x, ((0, 0), (0, 0), (pad, pad), "
-             "(pad, pad))), which puts x at x_pad[:, :, pad:pad + H, pad:pad + W].")
+             "and below and pad columns left and right. np.pad takes one (before, after) pair per "
+             "axis: look at the pairs you gave for the height and the width.")
 _NO_PAD = ("The padding is missing: your output is what you get with pad = 0. Pad x with pad "
-           "zeros on every side first, np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))), and "
-           "slide the filters over the padded array.")
+           "zeros on every side of the height and width (not the batch or channel axes) first, "
+           "and slide the filters over the padded array.")
 _NO_STRIDE = ("The stride is ignored: your output has every window position, as with stride 1. "
               "The window of out[n, f, i, j] starts at row i*stride and column j*stride.")
 _OFF_BY_ONE = ("The output size is off by one. Use H_out = (H + 2*pad - HH) // stride + 1, and "
