@@ -1,16 +1,15 @@
 """The judge outside the kernel: plain records in, a verdict out; forged records fail."""
-import json
 import os
 import sys
 import types
 
 import numpy as np
-import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import judge
 from autograder.hidden import record
+from autograder.tests.judging import LyingArray, LyingTuple, graded_outside
 
 CELL = ("check_equal(1, 1, 'x')\n### BEGIN HIDDEN TESTS\n"
         "from autograder.hidden.convolution_basics import check_dense_params\n"
@@ -113,23 +112,6 @@ def test_an_imported_check_is_found_under_its_local_name_and_once():
     assert "no answer was recorded" in judge.judge_cell(source, [])
 
 
-class LyingArray(np.ndarray):
-    """An array that says it equals anything."""
-    def __eq__(self, other):
-        return np.ones(np.shape(other), bool)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return True
-
-    def __array_function__(self, func, types, args, kwargs):
-        return True
-
-
-class LyingTuple(tuple):
-    def __eq__(self, other):
-        return True
-
-
 def _lying(shape_of):
     """A function that returns a lying array of the right shape, found from its inputs."""
     def cheat(*args):
@@ -138,14 +120,7 @@ def _lying(shape_of):
 
 
 def _graded_in_and_out(tmp_path, monkeypatch, module, check, fn_names, fns):
-    """Run a hidden check as the grading kernel would (recording only), then judge it."""
-    monkeypatch.setenv("COURSE_JUDGE", "outside")
-    monkeypatch.chdir(tmp_path)
-    hidden = __import__(f"autograder.hidden.{module}", fromlist=[check])
-    getattr(hidden, check)(*fns)
-    source = (f"### BEGIN HIDDEN TESTS\nfrom autograder.hidden.{module} import {check}\n"
-              f"{check}({', '.join(fn_names)})\n### END HIDDEN TESTS")
-    return judge.judge_cell(source, judge.take_records(tmp_path))
+    return graded_outside(tmp_path, monkeypatch, module, check, fn_names, fns)
 
 
 def _conv_out_shape(x, w, b, conv_param):
@@ -164,10 +139,10 @@ def _pool_out_shape(x, pool_param):
     ("convolution_forward", "check_conv_forward", ["conv_forward_naive"],
      [lambda x, w, b, p: (_lying(_conv_out_shape)(x, w, b, p), None)],
      "conv_forward_naive(x (1, 2, 3, 5), w (3, 2, 1, 1), stride 1, pad 0): returned a tuple "
-     "whose item 0 is a test_judge.LyingArray, which is not plain data"),
+     "whose item 0 is a autograder.tests.judging.LyingArray, which is not plain data"),
     ("convolution_forward", "check_conv_forward", ["conv_forward_fast"],
      [lambda x, w, b, p: LyingTuple((np.zeros(_conv_out_shape(x, w, b, p)), None))],
-     "returned a test_judge.LyingTuple, which is not plain data"),
+     "returned a autograder.tests.judging.LyingTuple, which is not plain data"),
     ("convolution_forward", "check_conv_forward", ["conv_forward_fast"],
      [lambda x, w, b, p: np.zeros(_conv_out_shape(x, w, b, p))],
      "returned ndarray; it should return a pair (out, cache)"),

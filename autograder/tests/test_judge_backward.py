@@ -4,35 +4,16 @@ as the grading kernel runs it (COURSE_JUDGE=outside, recording only), then judge
 autograder.judge. A right answer passes; a lying one (an ndarray subclass that says it equals
 anything, a tuple subclass), a typical wrong one and one that hands the work to PyTorch fail
 with the student's message, which never holds the expected values."""
-import os
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tnf
 
-from autograder import judge
-from autograder.hidden import convolution_backward, load_references, record
+from autograder.hidden import convolution_backward, load_references
 from autograder.solutions import load_solutions
+from autograder.tests.judging import LyingArray, LyingTuple, graded_outside
 
 ASSIGNMENT = "03-convolution-backward"
-
-
-class LyingArray(np.ndarray):
-    """An array that says it equals anything."""
-    def __eq__(self, other):
-        return np.ones(np.shape(other), bool)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return True
-
-    def __array_function__(self, func, types, args, kwargs):
-        return True
-
-
-class LyingTuple(tuple):
-    def __eq__(self, other):
-        return True
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +23,7 @@ def S():
 
 def graded(tmp_path, monkeypatch, check, name, fn):
     """Run a hidden check of 03 as the grading kernel would (recording only), then judge it."""
-    monkeypatch.setenv("COURSE_JUDGE", "outside")
-    monkeypatch.chdir(tmp_path)
-    getattr(convolution_backward, check)(fn)
-    source = ("### BEGIN HIDDEN TESTS\n"
-              f"from autograder.hidden.convolution_backward import {check}\n"
-              f"{check}({name})\n### END HIDDEN TESTS")
-    message = judge.judge_cell(source, judge.take_records(tmp_path))
-    folder = tmp_path / record.RECORDS_FOLDER
-    assert not folder.exists() or not os.listdir(folder)
-    return message
+    return graded_outside(tmp_path, monkeypatch, "convolution_backward", check, [name], [fn])
 
 
 def _dx_shape(dout, cache):
@@ -85,12 +57,12 @@ def test_the_solution_passes_outside(tmp_path, monkeypatch, S, check, name):
 @pytest.mark.parametrize("check, name, fn, says", [
     ("check_conv_backward_dx_full", "conv_backward_dx_full",
      lambda dout, cache: np.zeros(_dx_shape(dout, cache)).view(LyingArray),
-     "returned a test_judge_backward.LyingArray, which is not plain data"),
+     "returned a autograder.tests.judging.LyingArray, which is not plain data"),
     ("check_conv_backward_dx_full", "conv_backward_dx_full",
      lambda dout, cache: LyingTuple((np.zeros(_dx_shape(dout, cache)),)), "not plain data"),
     ("check_conv_transpose", "conv_transpose_naive",
      lambda x, w, b, p: np.zeros(_transpose_shape(x, w, b, p)).view(LyingArray),
-     "returned a test_judge_backward.LyingArray, which is not plain data"),
+     "returned a autograder.tests.judging.LyingArray, which is not plain data"),
     ("check_conv_transpose", "conv_transpose_naive",
      lambda x, w, b, p: (np.zeros(_transpose_shape(x, w, b, p)), None),
      "it should return out alone, one NumPy array"),

@@ -10,26 +10,9 @@ import pytest
 
 from course.checks import CheckFailed
 
-from autograder import judge
 from autograder.hidden import numpy_cnn, record
 from autograder.solutions import load_solutions
-
-
-class LyingArray(np.ndarray):
-    """An array that says it equals anything."""
-    def __eq__(self, other):
-        return np.ones(np.shape(other), bool)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return True
-
-    def __array_function__(self, func, types, args, kwargs):
-        return True
-
-
-class LyingTuple(tuple):
-    def __eq__(self, other):
-        return True
+from autograder.tests.judging import LyingArray, LyingTuple, graded_outside
 
 
 class LyingFloat(float):
@@ -56,15 +39,7 @@ def S():
 
 def graded(tmp_path, monkeypatch, check, names, fns):
     """Run a hidden check of 05 as the grading kernel would (recording only), then judge it."""
-    monkeypatch.setenv("COURSE_JUDGE", "outside")
-    monkeypatch.chdir(tmp_path)
-    getattr(numpy_cnn, check)(*fns)
-    source = (f"### BEGIN HIDDEN TESTS\nfrom autograder.hidden.numpy_cnn import {check}\n"
-              f"{check}({', '.join(names)})\n### END HIDDEN TESTS")
-    message = judge.judge_cell(source, judge.take_records(tmp_path))
-    folder = tmp_path / record.RECORDS_FOLDER
-    assert not folder.exists() or not os.listdir(folder)
-    return message
+    return graded_outside(tmp_path, monkeypatch, "numpy_cnn", check, names, fns)
 
 
 CALLS = {
@@ -194,31 +169,31 @@ def swallowing_load(load_params):
 
 LIARS = [
     ("check_convolution_layer", lambda S: [lying_forward(S["Convolution"])],
-     "forward(x): returned a test_judge_numpy_cnn.LyingArray, which is not plain data"),
+     "forward(x): returned a autograder.tests.judging.LyingArray, which is not plain data"),
     ("check_convolution_layer", lambda S: [stored_as(S["Convolution"], "dW", lie)],
-     "after backward, layer.dW is a test_judge_numpy_cnn.LyingArray, which is not plain data"),
+     "after backward, layer.dW is a autograder.tests.judging.LyingArray, which is not plain data"),
     ("check_convolution_layer", lambda S: [refusing_nothing(S["Convolution"])],
-     "returned a test_judge_numpy_cnn.LyingArray, which is not plain data instead of raising ValueError"),
+     "returned a autograder.tests.judging.LyingArray, which is not plain data instead of raising ValueError"),
     ("check_relu_affine", lambda S: [lying_forward(S["ReLU"]), S["Affine"]],
-     "hidden test: ReLU() on x (4, 7): forward(x): returned a test_judge_numpy_cnn.LyingArray"),
+     "hidden test: ReLU() on x (4, 7): forward(x): returned a autograder.tests.judging.LyingArray"),
     ("check_relu_affine", lambda S: [S["ReLU"], stored_as(S["Affine"], "db", LyingTuple)],
-     "after backward, layer.db is a test_judge_numpy_cnn.LyingTuple"),
+     "after backward, layer.db is a autograder.tests.judging.LyingTuple"),
     ("check_relu_affine", lambda S: [S["ReLU"], stored_as(S["Affine"], "dW", list)],
      "after backward, layer.dW is list"),
     ("check_max_pooling_layer", lambda S: [lying_backward(S["MaxPooling"])],
-     "dx = backward(dout): returned a test_judge_numpy_cnn.LyingArray"),
+     "dx = backward(dout): returned a autograder.tests.judging.LyingArray"),
     ("check_max_pooling_layer", lambda S: [refusing_nothing(S["MaxPooling"])],
      "instead of raising ValueError"),
     ("check_softmax_with_loss", lambda S: [lying_loss(S["SoftmaxWithLoss"])],
      "forward(x, t): returned a test_judge_numpy_cnn.LyingFloat, which is not plain data"),
     ("check_simple_conv_net", lambda S: [lying_params(S["SimpleConvNet"])],
-     "net.params['W1'] is a test_judge_numpy_cnn.LyingArray, which is not plain data"),
+     "net.params['W1'] is a autograder.tests.judging.LyingArray, which is not plain data"),
     ("check_simple_conv_net", lambda S: [lying_predict(S["SimpleConvNet"])],
-     "predict(x (4, 2, 6, 10)): returned a test_judge_numpy_cnn.LyingArray"),
+     "predict(x (4, 2, 6, 10)): returned a autograder.tests.judging.LyingArray"),
     ("check_network_gradient", lambda S: [lying_gradient(S["SimpleConvNet"])],
-     "gradient(x, t)['W1']: returned a test_judge_numpy_cnn.LyingArray"),
+     "gradient(x, t)['W1']: returned a autograder.tests.judging.LyingArray"),
     ("check_network_gradient", lambda S: [tuple_gradient(S["SimpleConvNet"])],
-     "gradient(x, t) returned a test_judge_numpy_cnn.LyingTuple, which is not plain data"),
+     "gradient(x, t) returned a autograder.tests.judging.LyingTuple, which is not plain data"),
     ("check_pool_output_units", lambda S: [lambda *args: LyingInt(0)],
      "pool_output_units(8, 3, 1, 1, 16): returned a test_judge_numpy_cnn.LyingInt"),
     ("check_train", lambda S: [lying_history(S["train"])],
@@ -227,9 +202,9 @@ LIARS = [
     ("check_save_load", lambda S: [lambda net, path: LyingTuple(), S["load_params"]],
      "hidden test: save_params(net, 'weights.params') wrote no file at that path"),
     ("check_save_load", lambda S: [S["save_params"], lying_load(S["load_params"])],
-     "net.params['W1'] after load_params: returned a test_judge_numpy_cnn.LyingArray"),
+     "net.params['W1'] after load_params: returned a autograder.tests.judging.LyingArray"),
     ("check_save_load", lambda S: [S["save_params"], swallowing_load(S["load_params"])],
-     "load_params(net, an empty file): returned a test_judge_numpy_cnn.LyingTuple, which is "
+     "load_params(net, an empty file): returned a autograder.tests.judging.LyingTuple, which is "
      "not plain data instead of raising ValueError"),
 ]
 
