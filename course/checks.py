@@ -118,6 +118,19 @@ def explain_error(type_name, message):
     return None
 
 
+def name_mistakes(sentences):
+    """One sentence for the known mistakes that fit an answer: None, the one, or all of them
+    (when several give exactly the same answer, naming one would be a guess)."""
+    unique = list(dict.fromkeys(sentences))
+    if not unique:
+        return None
+    if len(unique) == 1:
+        return unique[0]
+    count = "Two" if len(unique) == 2 else "Several"
+    return (f"{count} known mistakes give exactly this answer here. Either: "
+            + " Or: ".join(unique))
+
+
 def _fail(what, problem, hint=None, lines=()):
     text = [f"{what}: {problem}"]
     text += [f"  {line}" for line in lines]

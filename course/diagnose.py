@@ -7,6 +7,8 @@ sentence naming the mistake (or None when no known mistake fits). The checks in
 import numpy as np
 from scipy import signal
 
+from course.checks import name_mistakes as _named
+
 __all__ = ["correlation_mistake", "convolution_mistake", "conv_params_mistake",
            "match_template_mistake", "pad_image_mistake"]
 
@@ -103,17 +105,6 @@ def convolution_mistake(actual, image, kernel):
     Same inputs as `correlation_mistake`.
     """
     return _first_mistake(actual, image, kernel, _CONVOLUTION_MISTAKES)
-
-
-def _named(sentences):
-    """One sentence for the mistakes that fit: None, the one, or all of them (same answer)."""
-    unique = list(dict.fromkeys(sentences))
-    if not unique:
-        return None
-    if len(unique) == 1:
-        return unique[0]
-    count = "Two" if len(unique) == 2 else "Several"
-    return f"{count} known mistakes give exactly this answer here. Either: " + " Or: ".join(unique)
 
 
 def _all_mistakes(actual, right, wrong_answers):

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as tnf
 
+from course.checks import name_mistakes as _named
+
 __all__ = [
     "conv_forward_mistake", "conv_backward_mistake", "max_pool_backward_mistake",
     "pool_forward_mistake", "avg_pool_backward_mistake", "layout_mistake", "bgr_to_rgb_mistake",
@@ -57,18 +59,6 @@ def _tensor(array, grad=False):
 def _swap_hw(array):
     """The last two axes exchanged (None stays None)."""
     return None if array is None else np.ascontiguousarray(array.swapaxes(-1, -2))
-
-
-def _named(sentences):
-    """One sentence for the mistakes that fit: None, the one, or all of them (same answer)."""
-    unique = list(dict.fromkeys(sentences))
-    if not unique:
-        return None
-    if len(unique) == 1:
-        return unique[0]
-    count = "Two" if len(unique) == 2 else "Several"
-    return (f"{count} known mistakes give exactly this answer here. Either: "
-            + " Or: ".join(unique))
 
 
 def _first_match(actual, right, wrong_answers, *inputs):
