@@ -20,10 +20,13 @@ import tempfile
 
 import numpy as np
 
-from course.checks import CheckFailed, check_array, check_close, check_equal, clip, explain_error
+from course.checks import CheckFailed, check_array, check_close, check_equal
 
-from autograder.hidden.record import Raised, Unsupported, raised
-from autograder.hidden.spec import Check, expect_raised, function_name, lazy, runner
+from autograder.hidden.record import Unsupported
+from autograder.hidden.spec import Check, function_name, lazy, runner
+from autograder.hidden.steps import (Stop, frozen, kind_of, layer_check, message_of, must_raise,
+                                     outcome, plain, record_step, recorded, refusal_check,
+                                     result_of)
 
 ASSIGNMENT = "05-numpy-cnn"
 PARAM_KEYS = ["W1", "W2", "W3", "b1", "b2", "b3"]
@@ -32,85 +35,17 @@ conv_forward_mistake = lazy("course.diagnose_layers", "conv_forward_mistake")
 conv_backward_mistake = lazy("course.diagnose_layers", "conv_backward_mistake")
 pool_forward_mistake = lazy("course.diagnose_layers", "pool_forward_mistake")
 max_pool_backward_mistake = lazy("course.diagnose_layers", "max_pool_backward_mistake")
-PLAIN = "Return a plain int, float, tuple or NumPy array (np.ndarray itself, not a subclass of it)."
-
-
-# ------------------------------------------------------------------ recording, in the kernel
-
-class _Stop(Exception):
-    """A step of the student's code raised; the record holds its message under 'failed'."""
-
-
-def _frozen(value, depth=0):
-    """`value` as it is now: exact arrays copied, lists, tuples and dicts rebuilt (a dict
-    subclass read with dict's own methods); anything else as it is, for record.to_plain."""
-    kind = type(value)
-    if kind is np.ndarray:
-        return np.array(value, copy=True)
-    if depth > 6:
-        return value
-    if kind is list:
-        return [_frozen(v, depth + 1) for v in list.__iter__(value)]
-    if kind is tuple:
-        return tuple(_frozen(v, depth + 1) for v in tuple.__iter__(value))
-    if isinstance(value, dict):
-        return {k: _frozen(dict.__getitem__(value, k), depth + 1) for k in list(dict.__iter__(value))}
-    return value
-
-
-def _message(error):
-    try:
-        return str(error)
-    except Exception:  # a message that cannot be shown is no message
-        return ""
-
-
-def _step(record, key, call, what):
-    """record[key] = call() as it is now; when it raises, the call and the error (as plain
-    data) go into record['failed'] and _Stop ends the recording."""
-    try:
-        value = call()
-    except NotImplementedError:
-        raise
-    except Exception as err:  # the student's code failed: that is the answer recorded
-        record["failed"] = {"what": what, "raised": raised(err)}
-        raise _Stop from None
-    if key is not None:
-        record[key] = _frozen(value)
-    return value
-
-
-def _recording(body):
-    """A Check's call: body(fn, case, record) fills the record dict, step by step."""
-    def call(fn, case):
-        record = {}
-        try:
-            body(fn, case, record)
-        except _Stop:
-            pass
-        return record
-    return call
-
-
-def _outcome(call):
-    """{'returned': value} or {'raised': the error as plain data} of call()."""
-    try:
-        return {"returned": _frozen(call())}
-    except NotImplementedError:
-        raise
-    except Exception as err:  # raising is what the student's code should do here
-        return {"raised": raised(err)}
 
 
 def _params_of(net):
     """net.params as plain data (the dict read with dict's own methods), or what it is."""
-    return _frozen(getattr(net, "params", None))
+    return frozen(getattr(net, "params", None))
 
 
 def _param(net, key):
     params = getattr(net, "params", None)
     if isinstance(params, dict) and key in list(dict.__iter__(params)):
-        return _frozen(dict.__getitem__(params, key))
+        return frozen(dict.__getitem__(params, key))
     return None
 
 
@@ -127,41 +62,6 @@ def _what(fn, exercise, text):
     return f"hidden test: {function_name(fn, exercise)}{text}"
 
 
-# ------------------------------------------------------------------ judging, outside
-
-def _failure(failed, what):
-    """The student's message for a recorded record['failed']: the step's call and what it
-    raised (worded as spec.verdict words an error), or the test's own sentence."""
-    if type(failed) is str:
-        return failed
-    if type(failed) is dict and type(failed.get("what")) is str and type(failed.get("raised")) is dict:
-        got = Raised(failed["raised"])
-        explained = explain_error(got.type, got.message)
-        return clip(f"{failed['what']}: your function raised {got.type}: {clip(got.message, 6, 600)}"
-                    + (f"\n  What it usually means: {explained}" if explained else ""))
-    return f"{what}: the test recorded no answer for this step."
-
-
-def _get(got, key, what):
-    """got[key] of a recording, or CheckFailed: the step before it raised (its message)."""
-    if type(got) is not dict:
-        raise CheckFailed(f"{what}: the test recorded no answer it can read.")
-    if key not in got:
-        raise CheckFailed(_failure(got.get("failed"), what))
-    return got[key]
-
-
-def _plain(value, what):
-    if isinstance(value, Unsupported):
-        raise CheckFailed(f"{what}: returned {value!r}. {PLAIN}")
-    return value
-
-
-def _kind(value):
-    if isinstance(value, Unsupported):
-        return repr(value)
-    return type(value).__name__
-
 
 def _stored(value, name, what):
     """layer.<name> as recorded after backward, which must be a NumPy array."""
@@ -171,43 +71,6 @@ def _stored(value, name, what):
         raise CheckFailed(f"{what}: after backward, layer.{name} is {kind}.\n"
                           f"  Hint: backward must store the gradient as a NumPy array: self.{name} = ...")
     return value
-
-
-def _result(outcome):
-    """What a recorded _outcome holds: the value returned, or a Raised."""
-    if type(outcome) is dict and type(outcome.get("raised")) is dict:
-        return Raised(outcome["raised"])
-    if type(outcome) is dict and "returned" in outcome:
-        return outcome["returned"]
-    return Unsupported("record of an unknown form")
-
-
-def _must_raise(got, error_name, what, hint, exercise):
-    """Judge an answer that must be error_name raised by the student's own code."""
-    if isinstance(got, Raised) and got.type == "CheckFailed":
-        raise CheckFailed(got.message)
-    if isinstance(got, Raised) and got.type == "NotImplementedError":
-        raise CheckFailed(f"{what}: not answered yet: {exercise} still raises NotImplementedError.")
-    expect_raised(got, error_name, what, hint=hint)
-
-
-def _refused(hint):
-    def judge(got, case, ref, what):
-        _must_raise(got, "ValueError", what, hint, what.split("(")[0].split()[-1] + "()")
-    return judge
-
-
-def _refusing(body):
-    """A Check's call for a case the student's code must refuse: body(fn, case, record)
-    builds the object in a step (a failure there is said as call_student says it) and
-    returns what the refusing call returned; what that call raises is the answer recorded."""
-    def call(fn, case):
-        record = {}
-        try:
-            return body(fn, case, record)
-        except _Stop:
-            raise CheckFailed(_failure(record.get("failed"), "hidden test")) from None
-    return call
 
 
 def _same(a, b):
@@ -238,10 +101,10 @@ def _conv_what(case):
 
 def _record_conv(fn, c, record):
     what = _what(fn, "Convolution", _conv_what(c))
-    layer = _step(record, None, lambda: fn(c["W"].copy(), c["b"].copy(), *_stride_pad(c)), what)
-    _step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
-    _step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
-    record["dW"], record["db"] = _frozen(getattr(layer, "dW", None)), _frozen(getattr(layer, "db", None))
+    layer = record_step(record, None, lambda: fn(c["W"].copy(), c["b"].copy(), *_stride_pad(c)), what)
+    record_step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
+    record_step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
+    record["dW"], record["db"] = frozen(getattr(layer, "dW", None)), frozen(getattr(layer, "db", None))
 
 
 def _judge_conv(got, case, ref, what):
@@ -249,10 +112,10 @@ def _judge_conv(got, case, ref, what):
     stride, pad = _stride_pad(case)
     conv_param = {"stride": stride, "pad": pad}
     forward = f"{what}: forward(x)"
-    check_array(_plain(_get(got, "out", what), forward), ref["out"], forward, reveal=False, rtol=1e-5,
+    check_array(plain(recorded(got, "out", what), forward), ref["out"], forward, reveal=False, rtol=1e-5,
                 diagnose=lambda out: conv_forward_mistake(out, x, W, b, conv_param),
                 hint="Compare your output with F.conv2d on this shape, stride and padding.")
-    dx = _get(got, "dx", what)
+    dx = recorded(got, "dx", what)
     dW, db = _stored(got.get("dW"), "dW", what), _stored(got.get("db"), "db", what)
 
     def mistake(_):
@@ -263,14 +126,14 @@ def _judge_conv(got, case, ref, what):
                     rtol=1e-5, diagnose=mistake,
                     hint="Check this shape, stride and padding against the formulas of notebook 03.")
     backward = f"{what}: dx = backward(dout)"
-    check_array(_plain(dx, backward), ref["dx"], backward, reveal=False, rtol=1e-5, diagnose=mistake,
+    check_array(plain(dx, backward), ref["dx"], backward, reveal=False, rtol=1e-5, diagnose=mistake,
                 hint="dx has the shape of x; cut the padding off at the end.")
 
 
 def _record_conv_refused(fn, c, record):
     W_shape = tuple(int(v) for v in c["W_shape"])
     what = _what(fn, "Convolution", _conv_refused_what(c))
-    layer = _step(record, None, lambda: fn(np.ones(W_shape), np.zeros(W_shape[0]), *_stride_pad(c)), what)
+    layer = record_step(record, None, lambda: fn(np.ones(W_shape), np.zeros(W_shape[0]), *_stride_pad(c)), what)
     return layer.forward(np.ones(tuple(int(v) for v in c["x_shape"])))
 
 
@@ -285,9 +148,9 @@ def _conv_refused_what(case):
 def _record_relu(fn, c, record):
     what = _what(fn, "ReLU", _relu_what(c))
     x_in, dout_in = c["x"].copy(), c["dout"].copy()
-    layer = _step(record, None, fn, what)
-    _step(record, "out", lambda: layer.forward(x_in), f"{what}: forward(x)")
-    _step(record, "dx", lambda: layer.backward(dout_in), f"{what}: backward(dout)")
+    layer = record_step(record, None, fn, what)
+    record_step(record, "out", lambda: layer.forward(x_in), f"{what}: forward(x)")
+    record_step(record, "dx", lambda: layer.backward(dout_in), f"{what}: backward(dout)")
     record["x_after"], record["dout_after"] = x_in.copy(), dout_in.copy()
 
 
@@ -298,9 +161,9 @@ def _relu_what(case):
 def _judge_relu(got, case, ref, what):
     x, dout = case["x"], case["dout"]
     forward, backward = f"{what}: forward(x)", f"{what}: dx = backward(dout)"
-    check_array(_plain(_get(got, "out", what), forward), ref["out"], forward, reveal=False,
+    check_array(plain(recorded(got, "out", what), forward), ref["out"], forward, reveal=False,
                 hint="np.maximum(x, 0)")
-    check_array(_plain(_get(got, "dx", what), backward), ref["dx"], backward, reveal=False,
+    check_array(plain(recorded(got, "dx", what), backward), ref["dx"], backward, reveal=False,
                 diagnose=lambda dx: _first_named(dx, [(dout, "dx is dout everywhere: it must be 0 "
                                                              "where the input x was not positive.")]),
                 hint="dx is dout where x > 0 and 0 elsewhere.")
@@ -310,10 +173,10 @@ def _judge_relu(got, case, ref, what):
 
 def _record_affine(fn, c, record):
     what = _what(fn, "Affine", _affine_what(c))
-    layer = _step(record, None, lambda: fn(c["W"].copy(), c["b"].copy()), what)
-    _step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
-    _step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
-    record["dW"], record["db"] = _frozen(getattr(layer, "dW", None)), _frozen(getattr(layer, "db", None))
+    layer = record_step(record, None, lambda: fn(c["W"].copy(), c["b"].copy()), what)
+    record_step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
+    record_step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
+    record["dW"], record["db"] = frozen(getattr(layer, "dW", None)), frozen(getattr(layer, "db", None))
 
 
 def _affine_what(case):
@@ -339,9 +202,9 @@ def _affine_mistake(dx, dW, db, x, W, dout):
 def _judge_affine(got, case, ref, what):
     x, W, dout = case["x"], case["W"], case["dout"]
     forward = f"{what}: forward(x)"
-    check_array(_plain(_get(got, "out", what), forward), ref["out"], forward, reveal=False,
+    check_array(plain(recorded(got, "out", what), forward), ref["out"], forward, reveal=False,
                 hint="Flatten with x.reshape(N, -1) (also when N is 1), then x_flat @ W + b.")
-    dx = _get(got, "dx", what)
+    dx = recorded(got, "dx", what)
     dW, db = _stored(got.get("dW"), "dW", what), _stored(got.get("db"), "db", what)
 
     def mistake(_):
@@ -352,7 +215,7 @@ def _judge_affine(got, case, ref, what):
     check_array(dW, ref["dW"], f"{what}: layer.dW after backward(dout)", reveal=False,
                 diagnose=mistake, hint="dW = x_flat.T @ dout, shape (D, M).")
     backward = f"{what}: dx = backward(dout)"
-    check_array(_plain(dx, backward), ref["dx"], backward, reveal=False,
+    check_array(plain(dx, backward), ref["dx"], backward, reveal=False,
                 diagnose=mistake, hint="dx = dout @ W.T, reshaped to the shape of x.")
 
 
@@ -371,9 +234,9 @@ def _pool_what(case):
 
 def _record_pool(fn, c, record):
     what = _what(fn, "MaxPooling", _pool_what(c))
-    layer = _step(record, None, lambda: fn(*_pool(c)), what)
-    _step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
-    _step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
+    layer = record_step(record, None, lambda: fn(*_pool(c)), what)
+    record_step(record, "out", lambda: layer.forward(c["x"].copy()), f"{what}: forward(x)")
+    record_step(record, "dx", lambda: layer.backward(c["dout"].copy()), f"{what}: backward(dout)")
 
 
 def _judge_pool(got, case, ref, what):
@@ -381,11 +244,11 @@ def _judge_pool(got, case, ref, what):
     ph, pw, stride = _pool(case)
     pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
     forward, backward = f"{what}: forward(x)", f"{what}: dx = backward(dout)"
-    out = _get(got, "out", what)
-    check_array(_plain(out, forward), ref["out"], forward, reveal=False,
+    out = recorded(got, "out", what)
+    check_array(plain(out, forward), ref["out"], forward, reveal=False,
                 diagnose=lambda got_out: pool_forward_mistake(got_out, x, pool_param, "max"),
                 hint="Compare your output with F.max_pool2d on this shape, window and stride.")
-    check_array(_plain(_get(got, "dx", what), backward), ref["dx"], backward, reveal=False,
+    check_array(plain(recorded(got, "dx", what), backward), ref["dx"], backward, reveal=False,
                 diagnose=lambda dx: max_pool_backward_mistake(dx, x, pool_param, dout),
                 hint="Each dout value goes to the first maximum of its window (np.argmax's "
                      "choice); add where windows overlap.")
@@ -393,7 +256,7 @@ def _judge_pool(got, case, ref, what):
 
 def _record_pool_refused(fn, c, record):
     what = _what(fn, "MaxPooling", _pool_refused_what(c))
-    layer = _step(record, None, lambda: fn(*_pool(c)), what)
+    layer = record_step(record, None, lambda: fn(*_pool(c)), what)
     return layer.forward(np.zeros(tuple(int(v) for v in c["x_shape"])))
 
 
@@ -416,9 +279,9 @@ def _softmax_call(dout):
 def _record_softmax(fn, c, record):
     what = _what(fn, "SoftmaxWithLoss", _softmax_what(c))
     dout = float(c["dout"])
-    layer = _step(record, None, fn, what)
-    _step(record, "loss", lambda: layer.forward(c["x"].copy(), c["t"].copy()), f"{what}: forward(x, t)")
-    _step(record, "dx", lambda: layer.backward(*(() if dout == 1.0 else (dout,))),
+    layer = record_step(record, None, fn, what)
+    record_step(record, "loss", lambda: layer.forward(c["x"].copy(), c["t"].copy()), f"{what}: forward(x, t)")
+    record_step(record, "dx", lambda: layer.backward(*(() if dout == 1.0 else (dout,))),
           f"{what}: {_softmax_call(dout)}")
 
 
@@ -432,7 +295,7 @@ def _softmax_parts(x, t):
 def _judge_softmax(got, case, ref, what):
     x, t, dout = case["x"], case["t"], float(case["dout"])
     forward = f"{what}: forward(x, t)"
-    loss = _plain(_get(got, "loss", what), forward)
+    loss = plain(recorded(got, "loss", what), forward)
     y, onehot = _softmax_parts(x, t)
     N = x.shape[0]
     if isinstance(loss, np.ndarray) and loss.ndim == 0:
@@ -450,7 +313,7 @@ def _judge_softmax(got, case, ref, what):
                               "the row maximum and use log-probabilities.")
     backward = f"{what}: dx = {_softmax_call(dout)}"
     right = dout * (y - onehot) / N
-    check_array(_plain(_get(got, "dx", what), backward), ref["dx"], backward, reveal=False,
+    check_array(plain(recorded(got, "dx", what), backward), ref["dx"], backward, reveal=False,
                 diagnose=lambda dx: _first_named(dx, [
                     (right * N, "dx is not divided by N: the loss is a mean over the batch."),
                     (right / dout if dout != 1.0 else None, "dout is ignored: multiply by it."),
@@ -475,7 +338,7 @@ def _net_what(case):
 
 def _build(record, fn, case, what, seed=3, std=0.05):
     input_dim, conv_param, hidden, output = _net_args(case)
-    return _step(record, None, lambda: fn(input_dim, dict(conv_param), hidden, output, std, seed),
+    return record_step(record, None, lambda: fn(input_dim, dict(conv_param), hidden, output, std, seed),
                  f"{what} (weight_init_std={std}, seed={seed})")
 
 
@@ -496,7 +359,7 @@ def _load_case_params(net, case, record, what):
         pass
     record["failed"] = (f"{what}: the test could not copy its parameters into net.params in place "
                         "(net.params[key][...] = ...).")
-    raise _Stop
+    raise Stop
 
 
 LAYER_PARAMS = [("Conv1", "W", "W1"), ("Conv1", "b", "b1"), ("Affine1", "W", "W2"),
@@ -506,7 +369,7 @@ LAYER_PARAMS = [("Conv1", "W", "W1"), ("Conv1", "b", "b1"), ("Affine1", "W", "W2
 def _layer_keys(net):
     try:
         layers = getattr(net, "layers", None)
-        return _frozen(list(layers)) if hasattr(layers, "keys") else None
+        return frozen(list(layers)) if hasattr(layers, "keys") else None
     except Exception:  # an object that cannot even list its keys
         return None
 
@@ -529,16 +392,16 @@ def _record_net(fn, c, record):
     record["shared"] = [_shares(net, *names) for names in LAYER_PARAMS]
     _load_case_params(net, c, record, what)
     x, t = c["x"], c["t"]
-    _step(record, "scores", lambda: net.predict(x.copy()), f"{what}: predict(x {x.shape})")
-    _step(record, "loss", lambda: net.loss(x.copy(), t.copy()), f"{what}: loss(x, t)")
-    _step(record, "accuracy", lambda: net.accuracy(x.copy(), t.copy()), f"{what}: accuracy(x, t)")
+    record_step(record, "scores", lambda: net.predict(x.copy()), f"{what}: predict(x {x.shape})")
+    record_step(record, "loss", lambda: net.loss(x.copy(), t.copy()), f"{what}: loss(x, t)")
+    record_step(record, "accuracy", lambda: net.accuracy(x.copy(), t.copy()), f"{what}: accuracy(x, t)")
 
 
 def _judge_params(got, case, what):
     """The recorded net.params (a dict of arrays), or CheckFailed."""
-    params = _get(got, "params", what)
+    params = recorded(got, "params", what)
     if type(params) is not dict:
-        raise CheckFailed(f"{what}: net.params is {_kind(params)}; it should be a dict.")
+        raise CheckFailed(f"{what}: net.params is {kind_of(params)}; it should be a dict.")
     check_equal(sorted(params), PARAM_KEYS, f"{what}: the keys of net.params")
     for key in PARAM_KEYS:
         if isinstance(params[key], Unsupported):
@@ -559,9 +422,9 @@ def _judge_net(got, case, ref, what):
     check_close(params["W2"].std(), 0.05, f"{what}, weight_init_std=0.05: the standard deviation of W2",
                 rtol=0.3, hint="weight_init_std * rng.standard_normal(shape)")
     again = f"{what}: W1 of two networks built with seed=3"
-    check_array(_plain(_get(got, "again_W1", what), again), params["W1"], again,
+    check_array(plain(recorded(got, "again_W1", what), again), params["W1"], again,
                 hint="Draw from rng = np.random.default_rng(seed).")
-    if np.array_equal(_get(got, "other_W2", what), params["W2"]):
+    if np.array_equal(recorded(got, "other_W2", what), params["W2"]):
         raise CheckFailed(f"{what}: seed=3 and seed=4 give the same W2.\n  Hint: draw from "
                           "rng = np.random.default_rng(seed), not from a fixed generator.")
     check_equal(got.get("layer_keys"), ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"],
@@ -574,14 +437,14 @@ def _judge_net(got, case, ref, what):
 
     x, t = case["x"], case["t"]
     predict = f"{what}, random parameters: predict(x {x.shape})"
-    check_array(_plain(_get(got, "scores", what), predict), ref["scores"], predict, reveal=False,
+    check_array(plain(recorded(got, "scores", what), predict), ref["scores"], predict, reveal=False,
                 hint="Run x through the layers of net.layers in order.")
     loss = f"{what}, random parameters: loss(x, t)"
-    check_close(_plain(_get(got, "loss", what), loss), float(ref["loss"]), loss, reveal=False,
+    check_close(plain(recorded(got, "loss", what), loss), float(ref["loss"]), loss, reveal=False,
                 hint="net.last_layer.forward(net.predict(x), t)")
     accuracy = f"{what}, random parameters: accuracy(x, t)"
     right = float(np.mean(ref["scores"].argmax(axis=1) == t))
-    check_close(_plain(_get(got, "accuracy", what), accuracy), right, accuracy, reveal=False,
+    check_close(plain(recorded(got, "accuracy", what), accuracy), right, accuracy, reveal=False,
                 hint="The fraction of images whose largest score is at t.")
 
 
@@ -591,9 +454,9 @@ def _record_gradient(fn, c, record):
     record["params"] = _params_of(net)
     _load_case_params(net, c, record, what)
     x, t = c["x"], c["t"]
-    _step(record, "grads", lambda: net.gradient(x.copy(), t.copy()), f"{what}: gradient(x, t)")
+    record_step(record, "grads", lambda: net.gradient(x.copy(), t.copy()), f"{what}: gradient(x, t)")
     try:  # the student's own loss here tells a wrong forward pass from a miswired backward one
-        record["own_loss"] = _frozen(net.loss(x.copy(), t.copy()))
+        record["own_loss"] = frozen(net.loss(x.copy(), t.copy()))
     except Exception:
         record["own_loss"] = None
 
@@ -616,7 +479,7 @@ def _gradient_mistake(got, ref, key, grad):
 
 
 def _judge_gradient(got, case, ref, what):
-    params = _get(got, "params", what)
+    params = recorded(got, "params", what)
     if type(params) is not dict or sorted(params) != PARAM_KEYS:
         raise CheckFailed(f"{what}: net.params must be a dict with the keys {PARAM_KEYS}.")
     for key in PARAM_KEYS:
@@ -626,14 +489,14 @@ def _judge_gradient(got, case, ref, what):
                               f"{case[key].shape}.\n  Hint: compute the sizes from both the height "
                               "and the width of input_dim, with //.")
     call = f"{what}: gradient(x, t)"
-    grads = _get(got, "grads", what)
+    grads = recorded(got, "grads", what)
     if type(grads) is not dict:
-        raise CheckFailed(f"{call} returned {_kind(grads)}; it should return a dict with the keys "
+        raise CheckFailed(f"{call} returned {kind_of(grads)}; it should return a dict with the keys "
                           "of params.")
     check_equal(sorted(grads), PARAM_KEYS, f"{what}: the keys of gradient(x, t)")
     for key in PARAM_KEYS:
         text = f"{what}, random parameters: gradient(x, t)[{key!r}]"
-        check_array(_plain(grads[key], text), ref[f"grad_{key}"], text, reveal=False,
+        check_array(plain(grads[key], text), ref[f"grad_{key}"], text, reveal=False,
                     diagnose=lambda g, key=key: _gradient_mistake(got, ref, key, g),
                     hint="Compare with a numeric gradient of net.loss, as in section 4.")
 
@@ -647,7 +510,7 @@ def _units_args(case):
 def _judge_units(got, case, ref, what):
     expected = int(ref["expected"])
     if expected < 0:
-        _must_raise(got, "ValueError", what, exercise="pool_output_units()",
+        must_raise(got, "ValueError", what, exercise="pool_output_units()",
                     hint="Raise when the filter is larger than the padded input, when the windows "
                          "do not tile it, or when the convolution output is odd.")
         return
@@ -742,13 +605,13 @@ def _record_train(fn, c, record):
     what = _what(fn, "train", _train_what(c))
     net = _stand_in(seed=1)
     arrays = dict(net.params)
-    _step(record, "history", lambda: fn(net, *data, 4, 16, lr, optimizer, 5), what)
+    record_step(record, "history", lambda: fn(net, *data, 4, 16, lr, optimizer, 5), what)
     record["params"] = _params_of(net)
     record["same_arrays"] = {key: _is_param(net, key, array) for key, array in arrays.items()}
-    _step(record, "again", lambda: fn(_stand_in(seed=1), *data, 4, 16, lr, optimizer, 5), what)
+    record_step(record, "again", lambda: fn(_stand_in(seed=1), *data, 4, 16, lr, optimizer, 5), what)
     # two epochs of one full batch: exactly two updates, whatever the order
     net = _stand_in(seed=2)
-    _step(record, None, lambda: fn(net, *data, 2, 100, lr, optimizer, 0),
+    record_step(record, None, lambda: fn(net, *data, 2, 100, lr, optimizer, 0),
           _what(fn, "train", _train_what(c, 2, 100)))
     record["two_updates"] = _params_of(net)
 
@@ -786,7 +649,7 @@ def _stand_in_params(params, what, text):
 def _judge_train(got, case, ref, what):
     x_train, t_train, x_test, t_test = data = _train_data(case)
     optimizer, lr = str(case["optimizer"]), float(case["lr"])
-    history = _history(_get(got, "history", what), what)
+    history = _history(recorded(got, "history", what), what)
     check_equal(sorted(history), HISTORY_KEYS, f"{what}: the keys of the history")
     for key, values in history.items():
         if isinstance(values, Unsupported):
@@ -811,7 +674,7 @@ def _judge_train(got, case, ref, what):
                     reveal=False, hint=f"After each epoch, the loss on the whole {part} set.")
         check_close(history[f"{part}_acc"][-1], trained.accuracy(xs, ts), f"{what}: history['{part}_acc'][-1]",
                     reveal=False, hint=f"After each epoch, the accuracy on the whole {part} set.")
-    again = _history(_get(got, "again", what), what)
+    again = _history(recorded(got, "again", what), what)
     twice = f"{what}, run twice: history['train_loss']"
     check_array(_floats(again.get("train_loss"), "history['train_loss']", what),
                 _floats(history["train_loss"], "history['train_loss']", what), twice,
@@ -819,7 +682,7 @@ def _judge_train(got, case, ref, what):
 
     what = what.split("(")[0] + _train_what(case, 2, 100)
     expected = _reference_steps(_stand_in(seed=2), x_train, t_train, optimizer, lr, steps=2)
-    updated = _stand_in_params(_get(got, "two_updates", what), what, "after two updates")
+    updated = _stand_in_params(recorded(got, "two_updates", what), what, "after two updates")
     for key in ("W", "b"):
         check_array(updated[key], expected[key], f"{what}: the parameter {key} after two updates",
                     reveal=False, rtol=1e-5, atol=1e-9, hint=_STEP_HINTS[optimizer])
@@ -882,29 +745,29 @@ def _broken_files(folder, good_path):
 def _record_save(fn, c, record):
     with tempfile.TemporaryDirectory(prefix="a5_hidden_") as folder:
         path = pathlib.Path(folder) / "weights.params"
-        _step(record, None, lambda: fn(_ParamsNet(seed=0), str(path)), _what(fn, "save_params", SAVE_WHAT))
+        record_step(record, None, lambda: fn(_ParamsNet(seed=0), str(path)), _what(fn, "save_params", SAVE_WHAT))
         record["exists"] = path.is_file()
         if record["exists"]:
             try:
                 with np.load(path, allow_pickle=False) as data:
                     record["saved"] = {key: data[key] for key in data.files}
             except Exception as err:  # what np.load says about the student's file
-                record["unreadable"] = f"{type(err).__name__}: {_message(err)}"
+                record["unreadable"] = f"{type(err).__name__}: {message_of(err)}"
 
 
 def _judge_save(got, case, ref, what):
-    if not _get(got, "exists", what):
+    if not recorded(got, "exists", what):
         raise CheckFailed(f"{what} wrote no file at that path.\n  Hint: np.savez adds .npz to a name "
                           "without it; open the path yourself with open(path, 'wb') and pass the "
                           "file to np.savez.")
     if "unreadable" in got:
         raise CheckFailed(f"hidden test: the file save_params wrote cannot be read with "
                           f"np.load(path, allow_pickle=False): {got['unreadable']}")
-    saved, net = _get(got, "saved", what), _ParamsNet(seed=0)
+    saved, net = recorded(got, "saved", what), _ParamsNet(seed=0)
     check_equal(sorted(saved), sorted(net.params), "hidden test: the arrays in the file save_params wrote")
     for key, value in net.params.items():
         text = f"hidden test: the array {key!r} in the file save_params wrote"
-        check_array(_plain(saved[key], text), value, text, reveal=False)
+        check_array(plain(saved[key], text), value, text, reveal=False)
 
 
 def _record_load(fn, c, record):
@@ -913,25 +776,25 @@ def _record_load(fn, c, record):
         _write_npz(path, _ParamsNet(seed=0).params)
         fresh = _ParamsNet(seed=1)
         arrays = dict(fresh.params)
-        _step(record, None, lambda: fn(fresh, str(path)), _what(fn, "load_params", SAVE_WHAT))
+        record_step(record, None, lambda: fn(fresh, str(path)), _what(fn, "load_params", SAVE_WHAT))
         record["loaded"] = _params_of(fresh)
         record["same_arrays"] = {key: _is_param(fresh, key, array) for key, array in arrays.items()}
         record["broken"] = []
         for label, file in _broken_files(pathlib.Path(folder), path).items():
             target = _ParamsNet(seed=2)
-            outcome = _outcome(lambda: fn(target, str(file)))
-            record["broken"].append({"outcome": outcome, "params": _params_of(target)})
+            answer = outcome(lambda: fn(target, str(file)))
+            record["broken"].append({"outcome": answer, "params": _params_of(target)})
 
 
 def _judge_load(got, case, ref, what):
-    _get(got, "loaded", what)
+    recorded(got, "loaded", what)
     loaded, same = got["loaded"], got.get("same_arrays")
     for key, value in _ParamsNet(seed=0).params.items():
         text = f"hidden test: net.params[{key!r}] after load_params"
         if type(loaded) is not dict or key not in loaded:
             raise CheckFailed(f"{text}: net.params no longer holds {key!r}.\n  Hint: copy into the "
                               "existing arrays, net.params[key][...] = loaded[key].")
-        check_array(_plain(loaded[key], text), value, text, reveal=False)
+        check_array(plain(loaded[key], text), value, text, reveal=False)
         check_equal(type(same) is dict and same.get(key) is True, True,
                     f"hidden test: net.params[{key!r}] is the same array after load_params",
                     hint="Copy into the existing arrays, net.params[key][...] = loaded[key].")
@@ -941,66 +804,55 @@ def _judge_load(got, case, ref, what):
         text = f"hidden test: load_params(net, {label})"
         if type(broken) is not list or k >= len(broken) or type(broken[k]) is not dict:
             raise CheckFailed(f"{text}: the test recorded no answer for this file.")
-        _must_raise(_result(broken[k].get("outcome")), "ValueError", text, exercise="load_params()",
+        must_raise(result_of(broken[k].get("outcome")), "ValueError", text, exercise="load_params()",
                     hint="Read with np.load(path, allow_pickle=False) inside try/except and raise "
                          "ValueError; then compare keys, shapes and dtypes with net.params.")
         params = broken[k].get("params")
         for key, value in before.items():
             after = f"{text}: net.params[{key!r}] after the failed load"
             kept = params.get(key) if type(params) is dict else None
-            check_array(_plain(kept, after), value, after, reveal=False,
+            check_array(plain(kept, after), value, after, reveal=False,
                         hint="Check the whole file before you copy anything into the network.")
 
 
 # ----------------------------------------------------------------------------- the table
 
-def _layer(exercise, prefix, body, what, judge, forbid_library=False, argument=None):
-    return Check(exercise=exercise, prefix=prefix, call=_recording(body), what=what, judge=judge,
-                 forbid_library=forbid_library, argument=argument)
-
-
-def _refusal(exercise, prefix, call, what, hint, forbid_library=False, argument=None):
-    return Check(exercise=exercise, prefix=prefix, call=_refusing(call), what=what,
-                 judge=_refused(hint), forbid_library=forbid_library, argument=argument,
-                 expects_error=lambda case, ref: True)
-
-
 CHECKS = {
     "check_convolution_layer": (
-        _layer("Convolution", "conv", _record_conv, _conv_what, _judge_conv, forbid_library=True),
-        _refusal("Convolution", "conv_refused", _record_conv_refused, _conv_refused_what,
+        layer_check("Convolution", "conv", _record_conv, _conv_what, _judge_conv, forbid_library=True),
+        refusal_check("Convolution", "conv_refused", _record_conv_refused, _conv_refused_what,
                  "Refuse a channel mismatch, a filter larger than the padded input, and windows "
                  "that do not tile it.", forbid_library=True, argument=0),
     ),
     "check_relu_affine": (
-        _layer("ReLU", "relu", _record_relu, _relu_what, _judge_relu),
-        _layer("Affine", "affine", _record_affine, _affine_what, _judge_affine),
+        layer_check("ReLU", "relu", _record_relu, _relu_what, _judge_relu),
+        layer_check("Affine", "affine", _record_affine, _affine_what, _judge_affine),
     ),
     "check_max_pooling_layer": (
-        _layer("MaxPooling", "maxpool", _record_pool, _pool_what, _judge_pool, forbid_library=True),
-        _refusal("MaxPooling", "pool_refused", _record_pool_refused, _pool_refused_what,
+        layer_check("MaxPooling", "maxpool", _record_pool, _pool_what, _judge_pool, forbid_library=True),
+        refusal_check("MaxPooling", "pool_refused", _record_pool_refused, _pool_refused_what,
                  "Refuse windows larger than the input or windows that do not tile it.",
                  forbid_library=True, argument=0),
     ),
-    "check_softmax_with_loss": _layer("SoftmaxWithLoss", "softmax", _record_softmax, _softmax_what,
+    "check_softmax_with_loss": layer_check("SoftmaxWithLoss", "softmax", _record_softmax, _softmax_what,
                                       _judge_softmax),
-    "check_simple_conv_net": _layer("SimpleConvNet", "net", _record_net, _net_what, _judge_net,
+    "check_simple_conv_net": layer_check("SimpleConvNet", "net", _record_net, _net_what, _judge_net,
                                     forbid_library=True),
-    "check_network_gradient": _layer("SimpleConvNet", "net", _record_gradient, _net_what,
+    "check_network_gradient": layer_check("SimpleConvNet", "net", _record_gradient, _net_what,
                                      _judge_gradient, forbid_library=True),
     "check_pool_output_units": Check(
         exercise="pool_output_units", prefix="pool_units",
         call=lambda fn, c: fn(*_units_args(c)), what=lambda c: f"{_units_args(c)}",
         judge=_judge_units, expects_error=lambda case, ref: int(ref["expected"]) < 0),
     "check_train": (
-        _layer("train", "train", _record_train, _train_what, _judge_train, forbid_library=True),
-        _refusal("train", "train_refused", _record_train_refused,
+        layer_check("train", "train", _record_train, _train_what, _judge_train, forbid_library=True),
+        refusal_check("train", "train_refused", _record_train_refused,
                  lambda c: f"(..., optimizer={str(c['optimizer'])!r})", None,
                  forbid_library=True, argument=0),
     ),
     "check_save_load": (
-        _layer("save_params", None, _record_save, lambda c: SAVE_WHAT, _judge_save),
-        _layer("load_params", None, _record_load, lambda c: SAVE_WHAT, _judge_load),
+        layer_check("save_params", None, _record_save, lambda c: SAVE_WHAT, _judge_save),
+        layer_check("load_params", None, _record_load, lambda c: SAVE_WHAT, _judge_load),
     ),
 }
 
