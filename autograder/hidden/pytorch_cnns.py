@@ -1,21 +1,39 @@
-"""Hidden tests of 06-pytorch-cnns: NumPy weights in nn.Conv2d (rectangular kernels, strides
-1-3, pads 0-2, no bias), the small CNN built two ways (other class counts, stored weights),
-flatten sizes of other stacks and inputs (non-square, three channels, dilation, pooling only,
-inputs too small), LeNet-5 at other input sizes and class counts, parameter counts per layer
-and per block (autograder/cases/pytorch_cnns.py lists the cases)."""
+"""Hidden tests of 06-pytorch-cnns, judged outside the kernel (autograder.hidden.spec): NumPy
+weights in nn.Conv2d (rectangular kernels, strides 1-3, pads 0-2, no bias), the small CNN built
+two ways (other class counts, stored weights), flatten sizes of other stacks and inputs
+(non-square, three channels, dilation, pooling only, inputs too small), LeNet-5 at other input
+sizes and class counts, parameter counts per layer and per block, receptive fields, the
+residual block and a small ResNet (autograder/cases/pytorch_cnns.py lists the cases).
+
+In the kernel a check builds the student's module, copies the case's weights into it, runs it
+and records plain data step by step (autograder.hidden.steps): outputs as NumPy arrays (a
+forward pass must return a torch.Tensor itself), parameter counts as ints, and what the kernel
+alone can see as bools or short lists (is the layer an nn.Conv2d, was the branch's output
+used). Checks of structure that can only fail (a block without its projection, parameters of
+the wrong shapes) run in the kernel and record their message. The judge compares outputs and
+counts with the references, which the kernel cannot read, and names the mistake.
+"""
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as tnf
 
-from course.checks import CheckFailed, call_student, check_array, check_equal, check_raises
+from course.checks import CheckFailed, check_array, check_equal
 
 from autograder.cases.pytorch_cnns import (ACTIVATIONS, build_stack, lenet_shapes, network_params,
                                            seed_cnn_shapes)
-from autograder.hidden import cases, load_references
+from autograder.hidden.spec import Check, function_name, runner
+from autograder.hidden.steps import (frozen, layer_check, must_raise, outcome, plain, record_step,
+                                     recorded, recording, result_of)
 
 ASSIGNMENT = "06-pytorch-cnns"
 
+
+def _what(fn, exercise, text):
+    return f"hidden test: {function_name(fn, exercise)}{text}"
+
+
+# ------------------------------------------------------------------ in the kernel
 
 def _first_param(model, what):
     param = next(iter(model.parameters()), None)
@@ -25,16 +43,26 @@ def _first_param(model, what):
     return param
 
 
-def _run(model, x, what):
-    """Run a module on a NumPy batch (on the module's device and dtype); return NumPy."""
+def _as_numpy(out, what):
+    """A forward pass's output as a float64 NumPy array; it must be a torch.Tensor itself (a
+    subclass could answer for itself how it converts)."""
+    if type(out) is not torch.Tensor:
+        raise CheckFailed(f"{what}: forward returned {type(out).__name__}; it should return a "
+                          "tensor (torch.Tensor).")
+    return np.array(out.detach().cpu().double().numpy(), copy=True)
+
+
+def _forward(model, x, what, train=False):
+    """Run a module on a NumPy batch (on the module's device and dtype), without autograd."""
     param = _first_param(model, what)
-    model.eval()
+    model.train(train)
     with torch.no_grad():
-        out = call_student(model, torch.from_numpy(x).to(device=param.device, dtype=param.dtype),
-                           what=what)
-    if not isinstance(out, torch.Tensor):
-        raise CheckFailed(f"{what}: forward returned {type(out).__name__}; it should return a tensor.")
-    return out.detach().cpu().double().numpy()
+        out = model(torch.from_numpy(x).to(device=param.device, dtype=param.dtype))
+    return _as_numpy(out, what)
+
+
+def _count(model):
+    return int(sum(int(p.numel()) for p in model.parameters()))
 
 
 def _load_in_order(model, arrays, what, order_hint):
@@ -50,6 +78,21 @@ def _load_in_order(model, arrays, what, order_hint):
     with torch.no_grad():
         for p, a in zip(params, arrays):
             p.copy_(torch.from_numpy(a))
+
+
+def _build(record, fn, args, what, seed=0):
+    """fn(*args) with torch's seed set, as a step of the record."""
+    def build():
+        torch.manual_seed(seed)
+        return fn(*args)
+    return record_step(record, None, build, what)
+
+
+def _module(model, what, kind="nn.Module"):
+    if not isinstance(model, nn.Module):
+        raise CheckFailed(f"{what}: returned {type(model).__name__}; it should be a subclass of "
+                          f"{kind}.")
+    return model
 
 
 # ------------------------------------------------------------------ conv2d_from_numpy
@@ -100,30 +143,46 @@ def conv_layer_mistake(out, x, w, b, stride, pad):
     return None
 
 
-def check_conv2d_from_numpy(conv2d_from_numpy):
-    """conv2d_from_numpy(w, b, stride, pad) -> nn.Conv2d, on every reference case."""
-    for case in cases(load_references(ASSIGNMENT), "conv"):
-        x, w, b = case["x"], case["w"], case.get("b")
-        stride, pad = (int(v) for v in case["stride_pad"])
-        what = (f"hidden test: conv2d_from_numpy(w {w.shape}, "
-                f"{'b' if b is not None else 'b None'}, stride {stride}, pad {pad})")
-        layer = call_student(conv2d_from_numpy, w.copy(), None if b is None else b.copy(),
-                             stride, pad, what=what)
-        if not isinstance(layer, nn.Conv2d):
-            raise CheckFailed(f"{what}: returned {type(layer).__name__}; it should return an "
-                              "nn.Conv2d.")
-        if b is None:
-            check_equal(layer.bias is None, True, f"{what}: layer.bias is None",
-                        hint="With b None the layer has no bias: nn.Conv2d(..., bias=False).")
-        if not isinstance(layer.weight, nn.Parameter) or not layer.weight.requires_grad:
-            raise CheckFailed(f"{what}: layer.weight must stay a trainable nn.Parameter "
-                              "(requires_grad True).")
-        out = _run(layer, x, f"{what}, applied to x {x.shape}")
-        check_array(out, case["out"], f"{what}, applied to x {x.shape}", reveal=False,
-                    rtol=1e-4, atol=1e-4,
-                    diagnose=lambda got: conv_layer_mistake(got, x, w, b, stride, pad),
-                    hint="Check in_channels, out_channels, kernel_size=(HH, WW), stride, padding, "
-                         "and that both w and b were copied.")
+def _conv_args(case):
+    return case["x"], case["w"], case.get("b"), tuple(int(v) for v in case["stride_pad"])
+
+
+def _conv_what(case):
+    _, w, b, (stride, pad) = _conv_args(case)
+    return f"(w {w.shape}, {'b' if b is not None else 'b None'}, stride {stride}, pad {pad})"
+
+
+def _record_conv(fn, case, record):
+    x, w, b, (stride, pad) = _conv_args(case)
+    what = _what(fn, "conv2d_from_numpy", _conv_what(case))
+    layer = _build(record, fn, (w.copy(), None if b is None else b.copy(), stride, pad), what)
+    record["is_conv"] = isinstance(layer, nn.Conv2d)
+    if not record["is_conv"]:
+        record["type"] = type(layer).__name__
+        return
+    record["bias_none"] = layer.bias is None
+    record["trainable"] = isinstance(layer.weight, nn.Parameter) and bool(layer.weight.requires_grad)
+    record_step(record, "out", lambda: _forward(layer, x, f"{what}, applied to x {x.shape}"),
+                f"{what}, applied to x {x.shape}")
+
+
+def _judge_conv(got, case, ref, what):
+    x, w, b, (stride, pad) = _conv_args(case)
+    if not recorded(got, "is_conv", what):
+        raise CheckFailed(f"{what}: returned {got.get('type', 'something else')}; it should "
+                          "return an nn.Conv2d.")
+    if b is None:
+        check_equal(got.get("bias_none"), True, f"{what}: layer.bias is None",
+                    hint="With b None the layer has no bias: nn.Conv2d(..., bias=False).")
+    if got.get("trainable") is not True:
+        raise CheckFailed(f"{what}: layer.weight must stay a trainable nn.Parameter "
+                          "(requires_grad True).")
+    applied = f"{what}, applied to x {x.shape}"
+    check_array(plain(recorded(got, "out", what), applied), ref["out"], applied, reveal=False,
+                rtol=1e-4, atol=1e-4,
+                diagnose=lambda out: conv_layer_mistake(out, x, w, b, stride, pad),
+                hint="Check in_channels, out_channels, kernel_size=(HH, WW), stride, padding, "
+                     "and that both w and b were copied.")
 
 
 # ------------------------------------------------------------------ the CNN, two ways
@@ -132,59 +191,103 @@ _CNN_ORDER = ("Create the layers in the order they are applied: conv 1->32, conv
               "conv 64->128 (3x3, stride 2), Linear(512, 512), Linear(512, num_classes).")
 
 
-def check_cnn_two_ways(make_sequential_cnn, SubclassedCNN):
-    """Both builders, for other class counts, with stored weights: outputs and counts."""
-    for case in cases(load_references(ASSIGNMENT), "cnn"):
-        num_classes, x = int(case["num_classes"]), case["x"]
-        params = network_params(int(case["param_seed"]), seed_cnn_shapes(num_classes))
-        for name, build in (("make_sequential_cnn", make_sequential_cnn),
-                            ("SubclassedCNN", SubclassedCNN)):
-            what = f"hidden test: {name}(num_classes={num_classes})"
-            torch.manual_seed(0)
-            model = call_student(build, num_classes, what=what)
-            if name == "make_sequential_cnn" and not isinstance(model, nn.Sequential):
-                raise CheckFailed(f"{what}: returned {type(model).__name__}; it should return "
-                                  "an nn.Sequential.")
-            if name == "SubclassedCNN" and (not isinstance(model, nn.Module)
-                                            or isinstance(model, nn.Sequential)):
-                raise CheckFailed(f"{what}: should be a subclass of nn.Module with its own "
-                                  "forward, not an nn.Sequential.")
-            check_equal(sum(p.numel() for p in model.parameters()), int(sum(p.size for p in params)),
-                        f"{what}: number of parameters", reveal=False,
-                        hint="Count each layer: out * (in * 3 * 3) + out for a convolution, "
-                             "out * in + out for a dense layer.")
-            _load_in_order(model, params, what, _CNN_ORDER)
-            check_array(_run(model, x, f"{what} on x {x.shape}"), case["out"],
-                        f"{what} with the stored weights, on x {x.shape}", reveal=False,
-                        rtol=1e-4, atol=1e-5,
-                        hint="A ReLU after each convolution and after the hidden dense layer, none "
-                             "after the last layer; flatten with start_dim=1 so the batch stays.")
+def _cnn_params(case):
+    num_classes = int(case["num_classes"])
+    return num_classes, network_params(int(case["param_seed"]), seed_cnn_shapes(num_classes))
+
+
+def _record_cnn(sequential):
+    def body(fn, case, record):
+        num_classes, params = _cnn_params(case)
+        name = "make_sequential_cnn" if sequential else "SubclassedCNN"
+        what = _what(fn, name, f"(num_classes={num_classes})")
+        model = _build(record, fn, (num_classes,), what)
+        if sequential and not isinstance(model, nn.Sequential):
+            raise_in = f"returned {type(model).__name__}; it should return an nn.Sequential."
+            record["failed"] = f"{what}: {raise_in}"
+            return
+        if not sequential and (not isinstance(model, nn.Module) or isinstance(model, nn.Sequential)):
+            record["failed"] = (f"{what}: should be a subclass of nn.Module with its own forward, "
+                                "not an nn.Sequential.")
+            return
+        record["count"] = _count(model)
+        record_step(record, None, lambda: _load_in_order(model, params, what, _CNN_ORDER), what)
+        x = case["x"]
+        record_step(record, "out", lambda: _forward(model, x, f"{what} on x {x.shape}"),
+                    f"{what} on x {x.shape}")
+    return body
+
+
+def _judge_cnn(name):
+    def judge(got, case, ref, what):
+        num_classes, params = _cnn_params(case)
+        check_equal(plain(recorded(got, "count", what), what), int(sum(p.size for p in params)),
+                    f"{what}: number of parameters", reveal=False,
+                    hint="Count each layer: out * (in * 3 * 3) + out for a convolution, "
+                         "out * in + out for a dense layer.")
+        x = case["x"]
+        stored = f"{what} with the stored weights, on x {x.shape}"
+        check_array(plain(recorded(got, "out", what), stored), ref["out"], stored, reveal=False,
+                    rtol=1e-4, atol=1e-5,
+                    hint="A ReLU after each convolution and after the hidden dense layer, none "
+                         "after the last layer; flatten with start_dim=1 so the batch stays.")
+    return judge
+
+
+def _cnn_what(case):
+    return f"(num_classes={int(case['num_classes'])})"
 
 
 # ------------------------------------------------------------------------ flatten size
 
-def check_flatten_size(flatten_size):
-    """flatten_size(layers, input_shape) -> int on other stacks; ValueError when impossible."""
-    for case in cases(load_references(ASSIGNMENT), "flatten"):
-        spec, input_shape, size = case["spec"], tuple(int(v) for v in case["input_shape"]), int(case["size"])
-        torch.manual_seed(0)
-        layers = build_stack(spec)
-        kinds = ", ".join(type(m).__name__ for m in layers)
-        what = f"hidden test: flatten_size(stack [{kinds}], input_shape={input_shape})"
-        if size < 0:
-            check_raises(lambda: flatten_size(layers, input_shape), ValueError, what,
-                         hint="This stack cannot take that input (too small, or the wrong number "
-                              "of channels): catch PyTorch's RuntimeError and raise ValueError.")
-            continue
-        before = {k: v.clone() for k, v in layers.state_dict().items()}
-        got = call_student(flatten_size, layers, input_shape, what=what)
-        check_equal(got, size, what, reveal=False,
-                    hint="Run torch.zeros(1, *input_shape) through the layers under "
-                         "torch.no_grad() and count the values of the output for that one image.")
-        for k, v in layers.state_dict().items():
-            if not torch.equal(v, before[k]):
-                raise CheckFailed(f"{what}: the layers' {k} changed; flatten_size must only "
-                                  "look at the stack, not train or modify it.")
+def _flatten_args(case):
+    torch.manual_seed(0)
+    return build_stack(case["spec"]), tuple(int(v) for v in case["input_shape"])
+
+
+def _flatten_what(case):
+    layers, input_shape = _flatten_args(case)
+    kinds = ", ".join(type(m).__name__ for m in layers)
+    return f"(stack [{kinds}], input_shape={input_shape})"
+
+
+def _record_flatten(fn, case, record):
+    layers, input_shape = _flatten_args(case)
+    before = {k: v.clone() for k, v in layers.state_dict().items()}
+    record["answer"] = outcome(lambda: fn(layers, input_shape))
+    record["changed"] = [k for k, v in layers.state_dict().items() if not torch.equal(v, before[k])]
+
+
+def _judge_flatten(got, case, ref, what):
+    answer = result_of(recorded(got, "answer", what))
+    size = int(ref["size"])
+    if size < 0:
+        must_raise(answer, "ValueError", what, exercise="flatten_size()",
+                   hint="This stack cannot take that input (too small, or the wrong number of "
+                        "channels): catch PyTorch's RuntimeError and raise ValueError.")
+        return
+    must_return(answer, what, "flatten_size()")
+    check_equal(plain(answer, what), size, what, reveal=False,
+                hint="Run torch.zeros(1, *input_shape) through the layers under "
+                     "torch.no_grad() and count the values of the output for that one image.")
+    changed = got.get("changed")
+    if changed:
+        raise CheckFailed(f"{what}: the layers' {changed[0] if type(changed) is list else 'state'} "
+                          "changed; flatten_size must only look at the stack, not train or modify it.")
+
+
+def must_return(answer, what, exercise):
+    """CheckFailed when a recorded outcome is an error instead of an answer."""
+    from autograder.hidden.record import Raised
+    if not isinstance(answer, Raised):
+        return
+    if answer.type == "NotImplementedError":
+        raise CheckFailed(f"{what}: not answered yet: {exercise} still raises NotImplementedError.")
+    from course.checks import clip, explain_error
+    explained = explain_error(answer.type, answer.message)
+    raise CheckFailed(clip(f"{what}: your function raised {answer.type}: "
+                           f"{clip(answer.message, 6, 600)}"
+                           + (f"\n  What it usually means: {explained}" if explained else "")))
 
 
 # ------------------------------------------------------------------------- LeNet-5
@@ -192,77 +295,101 @@ def check_flatten_size(flatten_size):
 _LENET_ORDER = ("Create the layers in the order they are applied: conv1 (1->6, 5x5), conv2 "
                 "(6->16, 5x5), fc1 (flatten size -> 120), fc2 (120 -> 84), fc3 (84 -> "
                 "num_classes).")
+LENET_REFUSED = (("tanh", (28, 28)), ("relu", (8, 8)), ("sigmoid", (10, 10)))
 
 
-def check_lenet5(LeNet5):
-    """LeNet5(activation, input_size, num_classes) on other sizes, with stored weights."""
-    for case in cases(load_references(ASSIGNMENT), "lenet"):
-        act, H, W, num_classes = (int(v) for v in case["setting"])
-        activation, x = ACTIVATIONS[act], case["x"]
-        params = network_params(int(case["param_seed"]), lenet_shapes(H, W, num_classes))
-        what = (f"hidden test: LeNet5(activation={activation!r}, input_size=({H}, {W}), "
-                f"num_classes={num_classes})")
-        torch.manual_seed(0)
-        model = call_student(LeNet5, activation, (H, W), num_classes, what=what)
-        if not isinstance(model, nn.Module):
-            raise CheckFailed(f"{what}: LeNet5 should be a subclass of nn.Module.")
-        check_equal(sum(p.numel() for p in model.parameters()), int(case["total"]),
-                    f"{what}: number of parameters", reveal=False,
-                    hint="fc1's input is the flatten size for this input size: compute it with "
-                         "flatten_size, do not write 16 * 5 * 5.")
-        _load_in_order(model, params, what, _LENET_ORDER)
-        out = _run(model, x, f"{what} on x {x.shape}")
-        check_array(out, case["out"], f"{what} with the stored weights, on x {x.shape}",
-                    reveal=False, rtol=1e-4, atol=1e-5,
-                    hint=f"The {activation} after both convolutions and after fc1 and fc2 (not "
-                         "after fc3); conv1 has padding=2; max pooling 2x2 after each activation.")
-    for activation, size in (("tanh", (28, 28)), ("relu", (8, 8)), ("sigmoid", (10, 10))):
-        check_raises(lambda: LeNet5(activation, size, 10), ValueError,
-                     f"hidden test: LeNet5(activation={activation!r}, input_size={size})",
-                     hint="Raise ValueError for an activation other than 'relu' or 'sigmoid', "
-                          "and when the input is too small for the layers (flatten_size does).")
+def _lenet_args(case):
+    act, H, W, num_classes = (int(v) for v in case["setting"])
+    return ACTIVATIONS[act], (H, W), num_classes
 
 
-def check_lenet_layer_params(lenet_layer_params):
-    """lenet_layer_params(model) -> {"conv1": ..., "fc1": ...} on other networks."""
-    for case in cases(load_references(ASSIGNMENT), "layer_params"):
-        model = build_stack(case["spec"])
-        expected = {f"conv{i + 1}": int(n) for i, n in enumerate(case["conv"])}
-        expected.update({f"fc{i + 1}": int(n) for i, n in enumerate(case["fc"])})
-        layers = ", ".join(f"{type(m).__name__}" + ("" if m.bias is not None else "(bias=False)")
-                           for m in model if isinstance(m, (nn.Conv2d, nn.Linear)))
-        what = f"hidden test: lenet_layer_params(a network with layers {layers})"
-        got = call_student(lenet_layer_params, model, what=what)
-        if not isinstance(got, dict):
-            raise CheckFailed(f"{what}: returned {type(got).__name__}; it should return a dict.")
-        check_equal(sorted(got), sorted(expected), f"{what}: the keys", reveal=False,
-                    hint="One key per Conv2d (conv1, conv2, ...) and per Linear (fc1, fc2, ...), "
-                         "numbered in the order the layers appear in model.modules().")
-        for key, n in expected.items():
-            check_equal(got[key], n, f"{what}[{key!r}]", reveal=False,
-                        hint="Count every parameter of the layer: sum(p.numel() for p in "
-                             "layer.parameters()), which leaves out a bias the layer does not have.")
+def _lenet_what(case):
+    activation, size, num_classes = _lenet_args(case)
+    return f"(activation={activation!r}, input_size={size}, num_classes={num_classes})"
+
+
+def _record_lenet(fn, case, record):
+    activation, (H, W), num_classes = _lenet_args(case)
+    what = _what(fn, "LeNet5", _lenet_what(case))
+    model = _build(record, fn, (activation, (H, W), num_classes), what)
+    record_step(record, None, lambda: _module(model, what), what)
+    record["count"] = _count(model)
+    params = network_params(int(case["param_seed"]), lenet_shapes(H, W, num_classes))
+    record_step(record, None, lambda: _load_in_order(model, params, what, _LENET_ORDER), what)
+    x = case["x"]
+    record_step(record, "out", lambda: _forward(model, x, f"{what} on x {x.shape}"),
+                f"{what} on x {x.shape}")
+
+
+def _judge_lenet(got, case, ref, what):
+    activation = _lenet_args(case)[0]
+    check_equal(plain(recorded(got, "count", what), what), int(ref["total"]),
+                f"{what}: number of parameters", reveal=False,
+                hint="fc1's input is the flatten size for this input size: compute it with "
+                     "flatten_size, do not write 16 * 5 * 5.")
+    x = case["x"]
+    stored = f"{what} with the stored weights, on x {x.shape}"
+    check_array(plain(recorded(got, "out", what), stored), ref["out"], stored, reveal=False,
+                rtol=1e-4, atol=1e-5,
+                hint=f"The {activation} after both convolutions and after fc1 and fc2 (not "
+                     "after fc3); conv1 has padding=2; max pooling 2x2 after each activation.")
+
+
+def _record_lenet_refused(fn, case, record):
+    record["answers"] = [outcome(lambda: fn(activation, size, 10)) for activation, size in LENET_REFUSED]
+
+
+def _judge_lenet_refused(got, case, ref, what):
+    answers = recorded(got, "answers", what)
+    for k, (activation, size) in enumerate(LENET_REFUSED):
+        text = f"hidden test: LeNet5(activation={activation!r}, input_size={size})"
+        if type(answers) is not list or k >= len(answers):
+            raise CheckFailed(f"{text}: the test recorded no answer for this call.")
+        must_raise(result_of(answers[k]), "ValueError", text, exercise="LeNet5",
+                   hint="Raise ValueError for an activation other than 'relu' or 'sigmoid', and "
+                        "when the input is too small for the layers (flatten_size does).")
+
+
+# ------------------------------------------------------------- parameters per layer
+
+def _layer_params_what(case):
+    model = build_stack(case["spec"])
+    layers = ", ".join(f"{type(m).__name__}" + ("" if m.bias is not None else "(bias=False)")
+                       for m in model if isinstance(m, (nn.Conv2d, nn.Linear)))
+    return f"(a network with layers {layers})"
+
+
+def _judge_layer_params(got, case, ref, what):
+    expected = {f"conv{i + 1}": int(n) for i, n in enumerate(ref["conv"])}
+    expected.update({f"fc{i + 1}": int(n) for i, n in enumerate(ref["fc"])})
+    if type(got) is not dict:
+        raise CheckFailed(f"{what}: returned {getattr(got, 'type_name', type(got).__name__)}; "
+                          "it should return a dict (of ints).")
+    check_equal(sorted(got), sorted(expected), f"{what}: the keys", reveal=False,
+                hint="One key per Conv2d (conv1, conv2, ...) and per Linear (fc1, fc2, ...), "
+                     "numbered in the order the layers appear in model.modules().")
+    for key, n in expected.items():
+        check_equal(plain(got[key], f"{what}[{key!r}]"), n, f"{what}[{key!r}]", reveal=False,
+                    hint="Count every parameter of the layer: sum(p.numel() for p in "
+                         "layer.parameters()), which leaves out a bias the layer does not have.")
 
 
 # ------------------------------------------------------------------- parameter counts
 
-def check_param_counts(conv_params_count, vgg_block_params):
-    refs = load_references(ASSIGNMENT)
-    for case in cases(refs, "conv_count"):
-        c_in, c_out, kh, kw, bias = (int(v) for v in case["args"])
-        kernel = kh if kh == kw else (kh, kw)
-        what = f"hidden test: conv_params_count({c_in}, {c_out}, {kernel}, bias={bool(bias)})"
-        got = call_student(conv_params_count, c_in, c_out, kernel, bool(bias), what=what)
-        check_equal(got, int(case["count"]), what, reveal=False,
-                    hint="out_channels * in_channels * kernel_h * kernel_w weights, plus "
-                         "out_channels biases when bias=True; a kernel can be a pair (h, w).")
-    for case in cases(refs, "vgg_count"):
-        c_in, c_out, num_convs = (int(v) for v in case["args"])
-        what = f"hidden test: vgg_block_params({c_in}, {c_out}, {num_convs})"
-        got = call_student(vgg_block_params, c_in, c_out, num_convs, what=what)
-        check_equal(got, int(case["count"]), what, reveal=False,
-                    hint="The first 3x3 convolution goes from in_channels to out_channels, the "
-                         "others from out_channels to out_channels; pooling has no parameters.")
+def _conv_count_args(case):
+    c_in, c_out, kh, kw, bias = (int(v) for v in case["args"])
+    return c_in, c_out, (kh if kh == kw else (kh, kw)), bool(bias)
+
+
+def _conv_count_what(case):
+    c_in, c_out, kernel, bias = _conv_count_args(case)
+    return f"({c_in}, {c_out}, {kernel}, bias={bias})"
+
+
+def _judge_count(hint):
+    def judge(got, case, ref, what):
+        check_equal(got, int(ref["count"]), what, reveal=False, hint=hint)
+    return judge
 
 
 # ---------------------------------------------------------------------- receptive fields
@@ -308,26 +435,32 @@ def receptive_field_mistake(got, layers):
     return None
 
 
+def _rf_layers(case):
+    return [tuple(int(v) for v in row[1:]) for row in case["layers"]]
+
+
 def _rf_argument(layers):
     """The layers as the task describes them: (k, s) pairs, or (k, s, d) when dilated."""
     return [(k, s) if d == 1 else (k, s, d) for k, s, d in layers]
 
 
-def check_receptive_field(receptive_field):
-    """receptive_field(layers) on other stacks, against a gradient measurement."""
-    for case in cases(load_references(ASSIGNMENT), "rf"):
-        layers = [tuple(int(v) for v in row[1:]) for row in case["layers"]]
-        argument = _rf_argument(layers)
-        shown = argument if len(argument) <= 6 else f"a stack of {len(argument)} layers"
-        what = f"hidden test: receptive_field({shown})"
-        got = call_student(receptive_field, [tuple(layer) for layer in argument], what=what)
-        diagnosis = receptive_field_mistake(got, layers)
-        check_equal(got, int(case["size"]), what, reveal=False,
-                    hint=diagnosis or "Start at r = 1, j = 1; for each layer r += d * (k - 1) * j, "
-                                      "then j *= s. Pools are layers like any other.")
+def _rf_what(case):
+    argument = _rf_argument(_rf_layers(case))
+    return f"({argument if len(argument) <= 6 else f'a stack of {len(argument)} layers'})"
+
+
+def _judge_rf(got, case, ref, what):
+    diagnosis = receptive_field_mistake(got, _rf_layers(case))
+    check_equal(got, int(ref["size"]), what, reveal=False,
+                hint=diagnosis or "Start at r = 1, j = 1; for each layer r += d * (k - 1) * j, "
+                                  "then j *= s. Pools are layers like any other.")
 
 
 # ------------------------------------------------------------------------ residual block
+
+BLOCK_HINT = ("F(x) and the shortcut must have the same shape to be added: padding=1 on both 3x3 "
+              "convolutions, the stride on the first one and on the 1x1 projection.")
+
 
 def _needs_projection(c_in, c_out, stride):
     return stride != 1 or c_in != c_out
@@ -369,14 +502,6 @@ def _block_parts(block, c_in, c_out, stride, what):
     return k3, (k1[0] if k1 else None), bns
 
 
-def _fresh_block(ResidualBlock, c_in, c_out, stride, what):
-    torch.manual_seed(0)
-    block = call_student(ResidualBlock, c_in, c_out, stride, what=what)
-    if not isinstance(block, nn.Module):
-        raise CheckFailed(f"{what}: ResidualBlock should be a subclass of nn.Module.")
-    return block
-
-
 def _set_block_weights(k3, projection, bns, weights, what):
     """Copy the case's weights into the student's convolutions; biases 0; fresh BatchNorms."""
     names = ("the first 3x3 convolution (created first)", "the second 3x3 convolution",
@@ -401,18 +526,40 @@ def _set_block_weights(k3, projection, bns, weights, what):
                 bn.bias.zero_()
 
 
-def _run_block(block, x, what, train):
-    param = _first_param(block, what)
-    block.train(train)
-    with torch.no_grad():
-        out = call_student(block, torch.from_numpy(x).to(device=param.device, dtype=param.dtype),
-                           what=what,
-                           hint="F(x) and the shortcut must have the same shape to be added: "
-                                "padding=1 on both 3x3 convolutions, the stride on the first one "
-                                "and on the 1x1 projection.")
-    if not isinstance(out, torch.Tensor):
-        raise CheckFailed(f"{what}: forward returned {type(out).__name__}; it should return a tensor.")
-    return out.detach().cpu().double().numpy()
+def _block_args(case):
+    c_in, c_out, stride = (int(v) for v in case["args"])
+    return c_in, c_out, stride
+
+
+def _block_what(case):
+    c_in, c_out, stride = _block_args(case)
+    return f"({c_in}, {c_out}, stride={stride})"
+
+
+def _record_block(fn, case, record):
+    c_in, c_out, stride = _block_args(case)
+    x, w1, w2, wp = case["x"], case["w1"], case["w2"], case.get("wp")
+    what = _what(fn, "ResidualBlock", _block_what(case))
+
+    def fresh():
+        block = _build(record, fn, (c_in, c_out, stride), what)
+        record_step(record, None, lambda: _module(block, what), what)
+        parts = record_step(record, None, lambda: _block_parts(block, c_in, c_out, stride, what), what)
+        return block, parts
+
+    block, (k3, projection, bns) = fresh()
+    record["biased"] = any(m is not None and m.bias is not None for m in k3 + [projection])
+    record["count"] = _count(block)
+    zeros = (np.zeros_like(w1), np.zeros_like(w2), wp)
+    record_step(record, None, lambda: _set_block_weights(k3, projection, bns, zeros, what), what)
+    zero_what = f"{what} with both 3x3 convolutions' weights set to 0 (so F(x) = 0), on x {x.shape}"
+    record_step(record, "zero_out", lambda: _forward(block, x, zero_what), zero_what, hint=BLOCK_HINT)
+
+    block, (k3, projection, bns) = fresh()
+    record_step(record, None, lambda: _set_block_weights(k3, projection, bns, (w1, w2, wp), what), what)
+    train_what = f"{what} in training mode with the stored weights, on x {x.shape}"
+    record_step(record, "out", lambda: _forward(block, x, train_what, train=True), train_what,
+                hint=BLOCK_HINT)
 
 
 def _block_variant(x, w1, w2, wp, stride, relu_before_add=False, no_middle_relu=False,
@@ -457,60 +604,49 @@ def residual_block_mistake(out, x, w1, w2, wp, stride):
     return None
 
 
-def check_residual_block(ResidualBlock):
-    """ResidualBlock(in, out, stride): structure, parameter count, the shortcut really added
-    (branch zeroed), and the output in training mode with stored weights."""
-    for case in cases(load_references(ASSIGNMENT), "block"):
-        c_in, c_out, stride = (int(v) for v in case["args"])
-        x, w1, w2, wp = case["x"], case["w1"], case["w2"], case.get("wp")
-        what = f"hidden test: ResidualBlock({c_in}, {c_out}, stride={stride})"
-        block = _fresh_block(ResidualBlock, c_in, c_out, stride, what)
-        k3, projection, bns = _block_parts(block, c_in, c_out, stride, what)
-        biased = [m for m in k3 + [projection] if m is not None and m.bias is not None]
-        check_equal(sum(p.numel() for p in block.parameters()), int(case["count"]),
-                    f"{what}: number of parameters", reveal=False,
-                    hint=("The convolutions have biases: a convolution followed by BatchNorm "
-                          "needs none (BN subtracts the mean, which cancels it); use bias=False."
-                          if biased else
-                          "Count conv1 (in * out * 9), conv2 (out * out * 9), 2 * out per "
-                          "BatchNorm, and in * out for the projection when there is one."))
+def _judge_block(got, case, ref, what):
+    c_in, c_out, stride = _block_args(case)
+    x, w1, w2, wp = case["x"], case["w1"], case["w2"], case.get("wp")
+    check_equal(plain(recorded(got, "count", what), what), int(ref["count"]),
+                f"{what}: number of parameters", reveal=False,
+                hint=("The convolutions have biases: a convolution followed by BatchNorm needs none "
+                      "(BN subtracts the mean, which cancels it); use bias=False."
+                      if got.get("biased") else
+                      "Count conv1 (in * out * 9), conv2 (out * out * 9), 2 * out per BatchNorm, "
+                      "and in * out for the projection when there is one."))
 
-        # the branch F made 0: the block must return ReLU(shortcut(x))
-        _set_block_weights(k3, projection, bns, (np.zeros_like(w1), np.zeros_like(w2), wp), what)
-        zero_what = f"{what} with both 3x3 convolutions' weights set to 0 (so F(x) = 0), on x {x.shape}"
-        out = _run_block(block, x, zero_what, train=False)
-        if out.shape == case["zero_out"].shape and np.allclose(out, 0, atol=1e-6) \
-                and not np.allclose(case["zero_out"], 0):
-            raise CheckFailed(f"{zero_what}: returned only zeros.\n  Hint: the shortcut is not "
-                              "added: return ReLU(F(x) + shortcut(x)), where shortcut(x) is x, or "
-                              "the projection of x when the shapes change.")
-        shortcut = x if wp is None else tnf.conv2d(torch.from_numpy(x).double(),
-                                                   torch.from_numpy(wp).double(),
-                                                   stride=stride).numpy() / np.sqrt(1 + 1e-5)
-        check_array(out, case["zero_out"], zero_what, reveal=False, rtol=1e-4, atol=1e-4,
-                    diagnose=lambda got: (
-                        "Negative values came out: the last ReLU must come after the addition, "
-                        "ReLU(F(x) + shortcut(x))." if got.shape == shortcut.shape
-                        and np.allclose(got, shortcut, rtol=1e-4, atol=1e-4) else None),
-                    hint="With F(x) = 0 the block returns ReLU(shortcut(x)): x itself when the "
-                         "shapes do not change, the 1x1 projection (with the stride) then "
-                         "BatchNorm otherwise.")
+    zero_what = f"{what} with both 3x3 convolutions' weights set to 0 (so F(x) = 0), on x {x.shape}"
+    out = plain(recorded(got, "zero_out", what), zero_what)
+    if isinstance(out, np.ndarray) and out.shape == ref["zero_out"].shape \
+            and np.allclose(out, 0, atol=1e-6) and not np.allclose(ref["zero_out"], 0):
+        raise CheckFailed(f"{zero_what}: returned only zeros.\n  Hint: the shortcut is not added: "
+                          "return ReLU(F(x) + shortcut(x)), where shortcut(x) is x, or the "
+                          "projection of x when the shapes change.")
+    shortcut = x if wp is None else tnf.conv2d(torch.from_numpy(x).double(),
+                                               torch.from_numpy(wp).double(),
+                                               stride=stride).numpy() / np.sqrt(1 + 1e-5)
+    check_array(out, ref["zero_out"], zero_what, reveal=False, rtol=1e-4, atol=1e-4,
+                diagnose=lambda z: (
+                    "Negative values came out: the last ReLU must come after the addition, "
+                    "ReLU(F(x) + shortcut(x))." if z.shape == shortcut.shape
+                    and np.allclose(z, shortcut, rtol=1e-4, atol=1e-4) else None),
+                hint="With F(x) = 0 the block returns ReLU(shortcut(x)): x itself when the shapes "
+                     "do not change, the 1x1 projection (with the stride) then BatchNorm otherwise.")
 
-        # the whole block in training mode (BatchNorm on batch statistics), stored weights
-        block = _fresh_block(ResidualBlock, c_in, c_out, stride, what)
-        k3, projection, bns = _block_parts(block, c_in, c_out, stride, what)
-        _set_block_weights(k3, projection, bns, (w1, w2, wp), what)
-        train_what = f"{what} in training mode with the stored weights, on x {x.shape}"
-        out = _run_block(block, x, train_what, train=True)
-        check_array(out, case["out"], train_what, reveal=False, rtol=1e-4, atol=1e-4,
-                    diagnose=lambda got: residual_block_mistake(got, x, w1, w2, wp, stride),
-                    hint="conv3x3 (stride, padding 1), BN, ReLU, conv3x3 (padding 1), BN; add the "
-                         "shortcut; then ReLU.")
+    train_what = f"{what} in training mode with the stored weights, on x {x.shape}"
+    check_array(plain(recorded(got, "out", what), train_what), ref["out"], train_what,
+                reveal=False, rtol=1e-4, atol=1e-4,
+                diagnose=lambda o: residual_block_mistake(o, x, w1, w2, wp, stride),
+                hint="conv3x3 (stride, padding 1), BN, ReLU, conv3x3 (padding 1), BN; add the "
+                     "shortcut; then ReLU.")
 
 
 # --------------------------------------------------------------------------- SmallResNet
 
 RESNET_BUDGET = 100_000
+RESNET_SETTINGS = ((10, ((28, 28), (20, 36))), (4, ((32, 32), (16, 24))), (7, ((28, 28),)))
+TRAIN_STEPS, TRAIN_LR, TRAIN_FACTOR = 8, 1e-3, 0.85
+TRAIN_WHAT = "hidden test: SmallResNet(10) trained on 16 digits enlarged to 28x28"
 
 
 def _digits_batch(start, count, size=(28, 28)):
@@ -521,80 +657,168 @@ def _digits_batch(start, count, size=(28, 28)):
     return x, torch.from_numpy(y[start:start + count])
 
 
-def check_trains(model, x, y, steps, what, lr=1e-3, factor=0.85):
-    """Adam on one fixed batch for `steps` steps: the loss must fall below factor * the first.
-    Returns the losses."""
+def record_training(model, x, y, steps, what, lr=TRAIN_LR):
+    """Adam on one fixed batch for `steps` steps, in the kernel: {'losses': [float], 'unused':
+    [names of parameters without a gradient at the first step], 'probabilities': bool (the
+    first scores sum to 1)}. A step of the student's model that fails raises CheckFailed."""
     param = _first_param(model, what)
     x, y = x.to(param.device), y.to(param.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
-    losses = []
+    found = {"losses": [], "unused": [], "probabilities": False}
     for step in range(steps):
-        scores = call_student(model, x, what=what)
-        if step == 0 and scores.shape == (len(y), scores.shape[-1]) and scores.min() >= 0 \
-                and torch.allclose(scores.sum(dim=1), torch.ones(len(y), device=scores.device)):
-            raise CheckFailed(f"{what}: the scores are probabilities (they sum to 1).\n  Hint: "
-                              "return the raw scores; F.cross_entropy applies the softmax itself.")
+        scores = model(x)
+        if type(scores) is not torch.Tensor:
+            raise CheckFailed(f"{what}: forward returned {type(scores).__name__}; it should "
+                              "return a tensor (torch.Tensor).")
+        if step == 0:
+            found["probabilities"] = bool(
+                scores.shape == (len(y), scores.shape[-1]) and scores.min() >= 0
+                and torch.allclose(scores.sum(dim=1), torch.ones(len(y), device=scores.device)))
         loss = tnf.cross_entropy(scores, y)
+        found["losses"].append(float(loss.item()))
         if not torch.isfinite(loss):
-            raise CheckFailed(f"{what}: the loss became {loss.item()} at step {step}.")
+            break
         optimizer.zero_grad()
         loss.backward()
         if step == 0:
-            unused = [name for name, p in model.named_parameters() if p.grad is None]
-            if unused:
-                raise CheckFailed(f"{what}: these parameters got no gradient: {unused[:4]}.\n  "
-                                  "Hint: every layer created in __init__ should be used in forward.")
+            found["unused"] = [name for name, p in model.named_parameters() if p.grad is None][:4]
         optimizer.step()
-        losses.append(loss.item())
-    if not losses[-1] < factor * losses[0]:
+    return found
+
+
+def judge_training(found, what, steps, lr=TRAIN_LR, factor=TRAIN_FACTOR, batch=16):
+    """Judge a recorded record_training: the loss must fall below factor * the first."""
+    if type(found) is not dict or type(found.get("losses")) is not list or not found["losses"]:
+        raise CheckFailed(f"{what}: the test recorded no losses.")
+    if found.get("probabilities") is True:
+        raise CheckFailed(f"{what}: the scores are probabilities (they sum to 1).\n  Hint: return "
+                          "the raw scores; F.cross_entropy applies the softmax itself.")
+    losses = found["losses"]
+    if not all(type(v) is float for v in losses):
+        raise CheckFailed(f"{what}: the test recorded losses it cannot read.")
+    if not np.isfinite(losses[-1]):
+        raise CheckFailed(f"{what}: the loss became {losses[-1]} at step {len(losses) - 1}.")
+    if found.get("unused"):
+        raise CheckFailed(f"{what}: these parameters got no gradient: {found['unused']}.\n  Hint: "
+                          "every layer created in __init__ should be used in forward.")
+    if len(losses) < steps or not losses[-1] < factor * losses[0]:
         raise CheckFailed(
             f"{what}: the loss went from {losses[0]:.3f} to {losses[-1]:.3f} in {steps} steps of "
-            f"Adam (lr {lr}) on the same {len(y)} images; it should fall below {factor} times the "
+            f"Adam (lr {lr}) on the same {batch} images; it should fall below {factor} times the "
             "first.\n  Hint: are all the layers registered (nn.Sequential, not a Python list), "
             "and is every block's output used?")
-    return losses
 
 
-def check_small_resnet(SmallResNet, ResidualBlock):
-    """SmallResNet(num_classes): built from ResidualBlocks, within the budget, any input size
-    (global average pooling), and it trains on a few digits."""
-    for num_classes, sizes in ((10, ((28, 28), (20, 36))), (4, ((32, 32), (16, 24))), (7, ((28, 28),))):
+def _record_resnet(fn, case, record, ResidualBlock=None):
+    record["settings"] = []
+    for num_classes, sizes in RESNET_SETTINGS:
         what = f"hidden test: SmallResNet(num_classes={num_classes})"
-        torch.manual_seed(0)
-        model = call_student(SmallResNet, num_classes, what=what)
-        if not isinstance(model, nn.Module):
-            raise CheckFailed(f"{what}: SmallResNet should be a subclass of nn.Module.")
-        blocks = [m for m in model.modules() if isinstance(m, ResidualBlock)]
-        if len(blocks) < 2:
-            raise CheckFailed(f"{what}: found {len(blocks)} ResidualBlock(s) among the model's "
-                              "modules.\n  Hint: build the stages from your ResidualBlock, at least "
-                              "two of them, registered (attributes or nn.Sequential, not a list).")
-        if not any(isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (1, 1)
-                   for b in blocks for m in b.modules()):
-            raise CheckFailed(f"{what}: no ResidualBlock changes the shapes.\n  Hint: a new stage "
-                              "starts with a block of stride 2 and more channels (its shortcut is a "
-                              "projection).")
-        count = sum(p.numel() for p in model.parameters())
-        if count > RESNET_BUDGET:
-            raise CheckFailed(f"{what}: {count:,} parameters, more than the budget of "
-                              f"{RESNET_BUDGET:,}.\n  Hint: fewer channels; a 3x3 convolution from C "
-                              "to C channels costs 9 C^2 weights.")
+        model = _build(record, fn, (num_classes,), what)
+        record_step(record, None, lambda: _module(model, what), what)
+        blocks = ([m for m in model.modules() if isinstance(m, ResidualBlock)]
+                  if isinstance(ResidualBlock, type) else [])
+        setting = {"blocks": len(blocks), "count": _count(model), "shapes": [],
+                   "projection": any(isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (1, 1)
+                                     for b in blocks for m in b.modules())}
+        record["settings"].append(setting)
         for H, W in sizes:
             x = np.random.default_rng(H * W).uniform(size=(2, 1, H, W)).astype(np.float32)
             run_what = f"{what} on x (2, 1, {H}, {W})"
-            model.eval()
-            param = _first_param(model, what)
-            with torch.no_grad():
-                out = call_student(model, torch.from_numpy(x).to(param.device), what=run_what,
-                                   hint="End with global average pooling (nn.AdaptiveAvgPool2d(1) "
-                                        "or a mean over H and W), so that any input size gives "
-                                        "one value per channel.")
-            if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, num_classes):
-                shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-                raise CheckFailed(f"{run_what}: returned {shape}, not scores of shape "
-                                  f"(2, {num_classes}).")
-    what = "hidden test: SmallResNet(10) trained on 16 digits enlarged to 28x28"
+            out = record_step(record, None, lambda: _forward(model, x, run_what), run_what,
+                              hint="End with global average pooling (nn.AdaptiveAvgPool2d(1) or "
+                                   "a mean over H and W), so that any input size gives one value "
+                                   "per channel.")
+            setting["shapes"].append(list(out.shape))
     x, y = _digits_batch(1000, 16)
-    torch.manual_seed(1)
-    check_trains(call_student(SmallResNet, 10, what=what), x, y, 8, what)
+    model = _build(record, fn, (10,), TRAIN_WHAT, seed=1)
+    record_step(record, "training",
+                lambda: record_training(model, x, y, TRAIN_STEPS, TRAIN_WHAT), TRAIN_WHAT)
+
+
+def _judge_resnet(got, case, ref, what):
+    settings = recorded(got, "settings", what)
+    for k, (num_classes, sizes) in enumerate(RESNET_SETTINGS):
+        what = f"hidden test: SmallResNet(num_classes={num_classes})"
+        if type(settings) is not list or k >= len(settings) or type(settings[k]) is not dict:
+            recorded(got, "training", what)     # the message of the step that failed
+            raise CheckFailed(f"{what}: the test recorded no answer for this model.")
+        setting = settings[k]
+        if setting.get("blocks", 0) < 2:
+            raise CheckFailed(f"{what}: found {setting.get('blocks')} ResidualBlock(s) among the "
+                              "model's modules.\n  Hint: build the stages from your ResidualBlock, "
+                              "at least two of them, registered (attributes or nn.Sequential, not "
+                              "a list).")
+        if setting.get("projection") is not True:
+            raise CheckFailed(f"{what}: no ResidualBlock changes the shapes.\n  Hint: a new stage "
+                              "starts with a block of stride 2 and more channels (its shortcut is a "
+                              "projection).")
+        count = setting.get("count")
+        if type(count) is not int or count > RESNET_BUDGET:
+            raise CheckFailed(f"{what}: {count:,} parameters, more than the budget of "
+                              f"{RESNET_BUDGET:,}.\n  Hint: fewer channels; a 3x3 convolution from C "
+                              "to C channels costs 9 C^2 weights.")
+        shapes = setting.get("shapes")
+        for j, (H, W) in enumerate(sizes):
+            if type(shapes) is not list or j >= len(shapes):
+                recorded(got, "training", what)
+                raise CheckFailed(f"{what} on x (2, 1, {H}, {W}): the test recorded no output.")
+            if shapes[j] != [2, num_classes]:
+                raise CheckFailed(f"{what} on x (2, 1, {H}, {W}): returned {tuple(shapes[j])}, not "
+                                  f"scores of shape (2, {num_classes}).")
+    judge_training(recorded(got, "training", TRAIN_WHAT), TRAIN_WHAT, TRAIN_STEPS)
+
+
+# ----------------------------------------------------------------------------- the table
+
+CHECKS = {
+    "check_conv2d_from_numpy": layer_check("conv2d_from_numpy", "conv", _record_conv, _conv_what,
+                                           _judge_conv),
+    "check_cnn_two_ways": (
+        layer_check("make_sequential_cnn", "cnn", _record_cnn(True), _cnn_what,
+                    _judge_cnn("make_sequential_cnn")),
+        layer_check("SubclassedCNN", "cnn", _record_cnn(False), _cnn_what,
+                    _judge_cnn("SubclassedCNN")),
+    ),
+    "check_flatten_size": layer_check("flatten_size", "flatten", _record_flatten, _flatten_what,
+                                      _judge_flatten),
+    "check_lenet5": (
+        layer_check("LeNet5", "lenet", _record_lenet, _lenet_what, _judge_lenet),
+        layer_check("LeNet5", None, _record_lenet_refused, lambda case: "(...)",
+                    _judge_lenet_refused, argument=0),
+    ),
+    "check_lenet_layer_params": Check(
+        exercise="lenet_layer_params", prefix="layer_params",
+        call=lambda fn, case: frozen(fn(build_stack(case["spec"]))), what=_layer_params_what,
+        judge=_judge_layer_params),
+    "check_param_counts": (
+        Check(exercise="conv_params_count", prefix="conv_count",
+              call=lambda fn, case: fn(*_conv_count_args(case)), what=_conv_count_what,
+              judge=_judge_count("out_channels * in_channels * kernel_h * kernel_w weights, plus "
+                                 "out_channels biases when bias=True; a kernel can be a pair (h, w).")),
+        Check(exercise="vgg_block_params", prefix="vgg_count",
+              call=lambda fn, case: fn(*(int(v) for v in case["args"])),
+              what=lambda case: f"{tuple(int(v) for v in case['args'])}",
+              judge=_judge_count("The first 3x3 convolution goes from in_channels to out_channels, "
+                                 "the others from out_channels to out_channels; pooling has no "
+                                 "parameters.")),
+    ),
+    "check_receptive_field": Check(
+        exercise="receptive_field", prefix="rf",
+        call=lambda fn, case: fn([tuple(layer) for layer in _rf_argument(_rf_layers(case))]),
+        what=_rf_what, judge=_judge_rf),
+    "check_residual_block": layer_check("ResidualBlock", "block", _record_block, _block_what,
+                                        _judge_block),
+    "check_small_resnet": Check(exercise="SmallResNet", prefix=None, call=recording(_record_resnet),
+                                what=lambda case: "(num_classes)", judge=_judge_resnet, also=(1,)),
+}
+
+check_conv2d_from_numpy = runner(ASSIGNMENT, CHECKS, "check_conv2d_from_numpy")
+check_cnn_two_ways = runner(ASSIGNMENT, CHECKS, "check_cnn_two_ways")
+check_flatten_size = runner(ASSIGNMENT, CHECKS, "check_flatten_size")
+check_lenet5 = runner(ASSIGNMENT, CHECKS, "check_lenet5")
+check_lenet_layer_params = runner(ASSIGNMENT, CHECKS, "check_lenet_layer_params")
+check_param_counts = runner(ASSIGNMENT, CHECKS, "check_param_counts")
+check_receptive_field = runner(ASSIGNMENT, CHECKS, "check_receptive_field")
+check_residual_block = runner(ASSIGNMENT, CHECKS, "check_residual_block")
+check_small_resnet = runner(ASSIGNMENT, CHECKS, "check_small_resnet")

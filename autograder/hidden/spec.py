@@ -45,6 +45,8 @@ class Check:
     expects_error: Optional[Callable] = None       # (case, ref) -> True when fn must raise
     argument: Optional[int] = None                 # the hidden test's argument it calls
                                                    # (None: the one at its place in the entry)
+    also: tuple = ()                               # more of the test's arguments, passed to
+                                                   # call after the case (a class to look for)
 
 
 def parts(name, entry):
@@ -92,12 +94,13 @@ def run(assignment, name, entry, *fns):
         if argument_index(k, check) >= len(fns):
             continue  # not called with that function: the judge finds no record
         fn = fns[argument_index(k, check)]
+        more = [fns[i] for i in check.also if i < len(fns)]
         if check.forbid_library:
             refuse_shortcuts(fn, check.exercise)
         fn_name = function_name(fn, check.exercise)
         ref_cases = None if refs is None else case_list(refs, check.prefix)
         for number, case in enumerate(case_list(inputs, check.prefix)):
-            call = lambda: check.call(fn, case)  # noqa: E731
+            call = lambda: check.call(fn, case, *more)  # noqa: E731
             if check.forbid_library:
                 with library_convolutions_forbidden(fn_name):
                     data, arrays = record_call(record_name, number, call, (), folder=folder)

@@ -46,15 +46,22 @@ def message_of(error):
         return ""
 
 
-def record_step(record, key, call, what):
+def record_step(record, key, call, what, hint=None):
     """record[key] = call() as it is now; when it raises, the call and the error (as plain
-    data) go into record['failed'] and Stop ends the recording."""
+    data, with the hint for that step) go into record['failed'] and Stop ends the recording.
+    A CheckFailed raised by the test's own code in the kernel (a wrong kind of object, say)
+    is kept as its message."""
     try:
         value = call()
     except NotImplementedError:
         raise
+    except CheckFailed as failed:
+        record["failed"] = message_of(failed)
+        raise Stop from None
     except Exception as err:  # the student's code failed: that is the answer recorded
         record["failed"] = {"what": what, "raised": raised(err)}
+        if hint:
+            record["failed"]["hint"] = hint
         raise Stop from None
     if key is not None:
         record[key] = frozen(value)
@@ -62,11 +69,12 @@ def record_step(record, key, call, what):
 
 
 def recording(body):
-    """A Check's call: body(fn, case, record) fills the record dict, step by step."""
-    def call(fn, case):
+    """A Check's call: body(fn, case, record, *more) fills the record dict, step by step (more:
+    the hidden test's other arguments a Check asks for with `also`)."""
+    def call(fn, case, *more):
         record = {}
         try:
-            body(fn, case, record)
+            body(fn, case, record, *more)
         except Stop:
             pass
         return record
@@ -83,8 +91,6 @@ def outcome(call):
         return {"raised": raised(err)}
 
 
-
-
 # ------------------------------------------------------------------ judging, outside
 
 def failure(failed, what):
@@ -95,8 +101,10 @@ def failure(failed, what):
     if type(failed) is dict and type(failed.get("what")) is str and type(failed.get("raised")) is dict:
         got = Raised(failed["raised"])
         explained = explain_error(got.type, got.message)
+        hint = failed.get("hint")
         return clip(f"{failed['what']}: your function raised {got.type}: {clip(got.message, 6, 600)}"
-                    + (f"\n  What it usually means: {explained}" if explained else ""))
+                    + (f"\n  What it usually means: {explained}" if explained else "")
+                    + (f"\n  Hint: {hint}" if type(hint) is str else ""))
     return f"{what}: the test recorded no answer for this step."
 
 
