@@ -330,8 +330,8 @@ def test_a_library_convolution_is_refused(tmp_path, monkeypatch, S):
     # the tripwire trips while forward runs: recorded, and said by the judge
     message = graded(tmp_path, monkeypatch, "check_convolution_layer", ["Convolution"],
                      [ThroughTheModule])
-    assert "forward(x): your function raised CheckFailed: ThroughTheModule called " \
-           "torch.nn.functional.conv2d" in message, message
+    assert message.startswith("ThroughTheModule called torch.nn.functional.conv2d: this exercise "
+                              "is to write the operation yourself"), message
     # a library function the class reaches by a name of its own is refused before any call
     with pytest.raises(CheckFailed, match="conv2d"):
         graded(tmp_path, monkeypatch, "check_convolution_layer", ["Convolution"], [ByName])
