@@ -125,13 +125,22 @@ def _inside(value):
     return []
 
 
+def find_reachable(fn, objects):
+    """(name in `objects`, where) of the first of `objects` ({id(object): name}) that `fn`
+    can reach under any name, or None."""
+    for where, value in reachable(fn):
+        if id(value) in objects:
+            return objects[id(value)], where
+    return None
+
+
 def refuse_shortcuts(fn, exercise):
     """Raise CheckFailed when `fn` can reach a forbidden function under any name."""
-    forbidden = forbidden_objects()
-    for where, value in reachable(fn):
-        if id(value) in forbidden:
-            raise CheckFailed(
-                f"{exercise} can reach {forbidden[id(value)]} (as {where}): this exercise is to "
+    found = find_reachable(fn, forbidden_objects())
+    if found is not None:
+        name, where = found
+        raise CheckFailed(
+                f"{exercise} can reach {name} (as {where}): this exercise is to "
                 "write the operation yourself, with NumPy. Library convolutions and pooling, "
                 "and the course's own helpers, are only references for the tests and the "
                 "pictures: remove that import and write the loops (or NumPy slicing) yourself.")

@@ -12,6 +12,9 @@ from scipy.special import logsumexp
 from sklearn.metrics import accuracy_score, confusion_matrix
 
 SEED = 2026 + 7
+JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every field but the OUTPUT_FIELDS
+OUTPUT_FIELDS = {"expected", "loss", "accuracy", "conv_w_after", "conv_b_after", "fc_w_after",
+                 "fc_b_after"}
 SIZE = 16  # DigitsDataset upsamples every image to SIZE x SIZE
 
 # (N, C, H, W) of the images a DigitsDataset receives: square, non-square, already 16x16
@@ -146,5 +149,5 @@ def build():
         refs[f"test_set/{i}/expected"] = tnf.interpolate(
             torch.from_numpy(x), size=(SIZE, SIZE), mode="bilinear", align_corners=False).numpy()
 
-    refs["save/x"] = rng.random((5, 1, SIZE, SIZE)).astype(np.float32)
+    refs["save/0/x"] = rng.random((5, 1, SIZE, SIZE)).astype(np.float32)
     return refs

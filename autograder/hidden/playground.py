@@ -1,13 +1,16 @@
-"""Hidden test of 08-playground: the predicted output shape of one convolution, checked against
-the shape torch's conv2d really gives for that layer (computed here; no reference file).
+"""Hidden test of 08-playground, judged outside the kernel: the predicted output shape of one
+convolution (recorded as plain data), checked against the shape torch's conv2d really gives for
+that layer (computed by the judge; no reference file).
 Known mistakes (dilation ignored, rounding up, padding on one side only, no + 1, height and
 width swapped) are named without revealing the answer."""
-import numbers
-
 import torch
 import torch.nn.functional as tnf
 
 from course.checks import CheckFailed, check_equal
+
+from autograder.hidden.spec import Check, runner
+
+ASSIGNMENT = "08-playground"
 
 # the layer the notebook's question states (keep the two in step)
 QUESTION = {"height": 12, "width": 9, "kernel": 3, "stride": 2, "pad": 1, "dilation": 2}
@@ -43,19 +46,30 @@ def _named_mistake(guess, q):
     return None
 
 
-def check_predicted_output_shape(predicted_output_shape):
-    """The pair (H_out, W_out) for the layer in QUESTION."""
+def _question_what(case=None):
     q = QUESTION
-    what = (f"hidden test: predicted_output_shape for an input of height {q['height']} and width "
-            f"{q['width']}, a {q['kernel']}x{q['kernel']} kernel, stride {q['stride']}, padding "
-            f"{q['pad']}, dilation {q['dilation']}")
-    values = tuple(predicted_output_shape) if isinstance(predicted_output_shape, (tuple, list)) else ()
-    if len(values) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                   for v in values):
+    return (f" for an input of height {q['height']} and width {q['width']}, a "
+            f"{q['kernel']}x{q['kernel']} kernel, stride {q['stride']}, padding {q['pad']}, "
+            f"dilation {q['dilation']}")
+
+
+def _judge_shape(got, case, ref, what):
+    """The recorded answer must be a pair of two ints (height, width), the shape torch gives."""
+    values = tuple(got) if type(got) in (tuple, list) else ()
+    if len(values) != 2 or not all(type(v) is int for v in values):
         raise CheckFailed(f"{what}: expected a pair of two ints (height, width), got "
-                          f"{predicted_output_shape!r}.")
-    guess = tuple(int(v) for v in values)
-    check_equal(guess, conv_shape(**q), what, reveal=False,
-                hint=_named_mistake(guess, q) or
+                          f"{got!r}.")
+    check_equal(values, conv_shape(**QUESTION), what, reveal=False,
+                hint=_named_mistake(values, QUESTION) or
                 "Work each axis on its own: F_eff = D·(F - 1) + 1, then (size - F_eff + 2P)/S + 1, "
                 "rounded down.")
+
+
+CHECKS = {
+    # the test is called with the student's answer itself (a pair), not with a function
+    "check_predicted_output_shape": Check(
+        exercise="predicted_output_shape", prefix=None, call=lambda answer, case: answer,
+        what=_question_what, judge=_judge_shape),
+}
+
+check_predicted_output_shape = runner(ASSIGNMENT, CHECKS, "check_predicted_output_shape")

@@ -88,8 +88,9 @@ def run(assignment, name, entry, *fns):
     unless the verdict is reached outside the kernel."""
     outside = judged_outside()
     folder = RECORDS_FOLDER if outside else None
-    inputs = None if all(c.prefix is None for _, c in parts(name, entry)) else load_inputs(assignment)
-    refs = None if outside else load_references(assignment)
+    no_cases = all(c.prefix is None for _, c in parts(name, entry))   # no file to read
+    inputs = None if no_cases else load_inputs(assignment)
+    refs = None if outside or no_cases else load_references(assignment)
     for k, (record_name, check) in enumerate(parts(name, entry)):
         if argument_index(k, check) >= len(fns):
             continue  # not called with that function: the judge finds no record
@@ -98,7 +99,7 @@ def run(assignment, name, entry, *fns):
         if check.forbid_library:
             refuse_shortcuts(fn, check.exercise)
         fn_name = function_name(fn, check.exercise)
-        ref_cases = None if refs is None else case_list(refs, check.prefix)
+        ref_cases = None if outside else case_list(refs, check.prefix)
         for number, case in enumerate(case_list(inputs, check.prefix)):
             call = lambda: check.call(fn, case, *more)  # noqa: E731
             if check.forbid_library:

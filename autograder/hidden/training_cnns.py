@@ -1,13 +1,20 @@
-"""Hidden tests of 07-training-cnns, on other sizes than the public tests: datasets of
-non-square images, splits of imbalanced classes, one SGD epoch replayed against a stored
-reference (float64), evaluation against sklearn's accuracy, early stopping on scripted
-validation losses, confusion matrices against sklearn, saving and loading weights with batch
-normalisation buffers, the better CNN's layers, and the two fixed bugs
-(autograder/cases/training_cnns.py lists the cases).
+"""Hidden tests of 07-training-cnns, judged outside the kernel (autograder.hidden.spec), on
+other sizes than the public tests: datasets of non-square images, splits of imbalanced classes,
+one SGD epoch replayed against a stored reference (float64), evaluation against sklearn's
+accuracy, early stopping on scripted validation losses, confusion matrices against sklearn,
+saving and loading weights with batch-normalisation buffers, the better CNN's layers, and the
+two fixed bugs (autograder/cases/training_cnns.py lists the cases).
 
-Models are instrumented: a wrapper records, at every forward pass, whether the model was in
-training mode and whether autograd was on; an SGD optimizer checks at every step that the
-gradients are those of the current batch alone (zeroed in between).
+In the kernel the student's code runs on instrumented objects and what they observed is
+recorded as plain data (autograder.hidden.steps): a wrapper notes, at every forward pass,
+whether the model was in training mode and whether autograd was on; an SGD optimizer notes at
+every step whether the gradients were those of the current batch alone; a loss notes every
+value and batch size; the weights after training, the images a dataset gives, the indices and
+first pixels a loader yields, the losses in a history, the predictions of a loaded model. The
+judge compares those records with the references, which the kernel cannot read, and names the
+mistake. What the instruments observe is decided in the kernel (they watch the student's code
+as it runs), so a submission could tamper with them; the numbers they are compared with are
+not.
 """
 import contextlib
 import copy
@@ -23,13 +30,21 @@ import torch.nn as nn
 import torch.nn.functional as tnf
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-from course.checks import CheckFailed, call_student, check_array, check_close, check_equal
+from course.checks import CheckFailed, check_array, check_close, check_equal
+from course.shortcuts import find_reachable
 
-from autograder.hidden import cases, load_references
+from autograder.hidden.spec import Check, function_name, runner
+from autograder.hidden.steps import (failure, layer_check, must_raise, outcome, plain, record_step,
+                                     recorded, recording, result_of)
 
 ASSIGNMENT = "07-training-cnns"
 CPU = torch.device("cpu")
 SIZE = 16
+PARAM_NAMES = ("conv_w", "conv_b", "fc_w", "fc_b")
+
+
+def _what(fn, exercise, text):
+    return f"hidden test: {function_name(fn, exercise)}{text}"
 
 
 # ---------------------------------------------------------------- instruments
@@ -163,7 +178,16 @@ def _torch_load_spy(calls):
         torch.load = original
 
 
-# ---------------------------------------------------------------- small helpers
+# ---------------------------------------------------------------- in the kernel: plain data
+
+def _array(value, what, name="the output"):
+    """A tensor the student's code gave, as a NumPy array of its dtype (copied); it must be a
+    torch.Tensor itself (a subclass could answer for itself how it converts)."""
+    if type(value) is not torch.Tensor:
+        raise CheckFailed(f"{what}: {name} is a {type(value).__name__}; it should be a torch "
+                          "tensor (torch.Tensor).")
+    return np.array(value.detach().cpu().numpy(), copy=True)
+
 
 def _as_float(value, what, hint):
     """A Python number from what the student returned (a 0-d tensor without grad is accepted)."""
@@ -174,14 +198,15 @@ def _as_float(value, what, hint):
         if value.requires_grad:
             raise CheckFailed(f"{what}: returned a tensor that still carries its autograd graph; "
                               "return a float.\n  Hint: use loss.item() to add up the losses.")
-        return float(value.item())
+        return float(torch.Tensor.item(value))
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     raise CheckFailed(f"{what}: returned {type(value).__name__} {value!r}; it should return a float."
                       f"\n  Hint: {hint}")
 
 
-def _image_label(item, what):
+def _item(item, what):
+    """One (image, label) item of a dataset as {'image': array, 'dtype': str, 'label': int}."""
     if not isinstance(item, (tuple, list)) or len(item) != 2:
         raise CheckFailed(f"{what}: returned {type(item).__name__}; an item should be a pair "
                           "(image, label).")
@@ -193,12 +218,36 @@ def _image_label(item, what):
         if label.numel() != 1 or label.dtype.is_floating_point:
             raise CheckFailed(f"{what}: the label is a tensor of shape {tuple(label.shape)}, dtype "
                               f"{label.dtype}; it should be one integer.")
-        label = int(label.item())
+        label = int(torch.Tensor.item(label))
     elif isinstance(label, (numbers.Integral, np.integer)):
         label = int(label)
     else:
         raise CheckFailed(f"{what}: the label is {type(label).__name__} {label!r}; it should be an int.")
-    return image, label
+    return {"image": _array(image, what, "the image"), "dtype": str(image.dtype), "label": label}
+
+
+# ---------------------------------------------------------------- judging: small helpers
+
+def _judge_item(item, expected, label, what, diagnose=None, hint=None):
+    """One recorded item against the expected image and label."""
+    if type(item) is not dict:
+        raise CheckFailed(f"{what}: the test recorded no item.")
+    if item.get("dtype") != "torch.float32":
+        raise CheckFailed(f"{what}: the image has dtype {item.get('dtype')}; it should be float32.")
+    check_array(plain(item.get("image"), what), expected, f"image of {what}", reveal=False,
+                atol=1e-6, diagnose=diagnose, hint=hint)
+    check_equal(item.get("label"), int(label), f"label of {what}", reveal=False)
+
+
+def _failed_step(got, what):
+    """CheckFailed with the message of the step that failed (the record ends there)."""
+    raise CheckFailed(failure(got.get("failed"), what))
+
+
+def _floats(values, what):
+    if type(values) is not list or not all(type(v) is float for v in values):
+        raise CheckFailed(f"{what}: the test recorded values it cannot read.")
+    return np.array(values, dtype=float)
 
 
 def _upsample_mistake(got, x):
@@ -224,129 +273,174 @@ def _upsample_mistake(got, x):
 
 # ---------------------------------------------------------------- 1. data
 
-def check_digits_dataset(DigitsDataset):
-    """DigitsDataset(x, y, transform=None): items (image (1, 16, 16) float32, int label)."""
-    for case in cases(load_references(ASSIGNMENT), "dataset"):
-        x, y, expected = case["x"], case["y"], case["expected"]
-        what = f"hidden test: DigitsDataset(x {x.shape}, y ({len(y)},))"
-        dataset = call_student(lambda: DigitsDataset(x.copy(), y.copy()), what=what)
-        check_equal(call_student(len, dataset, what=f"len({what})"), len(y), f"len({what})",
-                    hint="__len__ returns the number of images.", reveal=False)
-        for i in sorted({0, len(y) - 1, len(y) // 2}):
-            item_what = f"{what}[{i}]"
-            image, label = _image_label(call_student(dataset.__getitem__, i, what=item_what), item_what)
-            if image.dtype != torch.float32:
-                raise CheckFailed(f"{item_what}: the image has dtype {image.dtype}; it should be float32.")
-            check_array(image.detach().numpy(), expected[i], f"image of {item_what}", reveal=False,
-                        atol=1e-6, diagnose=lambda got: _upsample_mistake(got, x[i:i + 1]),
-                        hint="F.interpolate(images, size=(16, 16), mode=\"bilinear\", "
-                             "align_corners=False), once for all images, in __init__.")
-            check_equal(label, int(y[i]), f"label of {item_what}", reveal=False)
-
-        calls = []
-
-        def counting(image):
-            calls.append(tuple(image.shape))
-            return image + len(calls)
-
-        what = f"hidden test: DigitsDataset(x {x.shape}, y, transform=...)"
-        dataset = call_student(lambda: DigitsDataset(x.copy(), y.copy(), transform=counting), what=what)
-        first = _image_label(call_student(dataset.__getitem__, 0, what=f"{what}[0]"), f"{what}[0]")[0]
-        second = _image_label(call_student(dataset.__getitem__, 0, what=f"{what}[0]"), f"{what}[0]")[0]
-        if not calls or torch.equal(first, second):
-            raise CheckFailed(f"{what}: reading item 0 twice gave the same image, so the transform "
-                              "did not run at each read.\n  Hint: apply self.transform inside "
-                              "__getitem__, so that every epoch sees a new random version.")
-        if calls[-1] != (x.shape[1], SIZE, SIZE):
-            raise CheckFailed(f"{what}: the transform received an image of shape {calls[-1]}; it "
-                              f"should receive the upsampled image, ({x.shape[1]}, {SIZE}, {SIZE}).")
+def _dataset_what(case):
+    return f"(x {case['x'].shape}, y ({len(case['y'])},))"
 
 
-def _loader_indices(loader, n, what, marked):
-    """Indices (in order) of the constant images i / n that a loader yields, and their labels."""
-    indices, labels = [], []
+def _dataset_items(n):
+    return sorted({0, n - 1, n // 2})
+
+
+def _record_dataset(fn, case, record):
+    x, y = case["x"], case["y"]
+    what = _what(fn, "DigitsDataset", _dataset_what(case))
+    dataset = record_step(record, None, lambda: fn(x.copy(), y.copy()), what)
+    record_step(record, "len", lambda: int(len(dataset)), f"len({what})")
+    items = record["items"] = []
+    for i in _dataset_items(len(y)):
+        item_what = f"{what}[{i}]"
+        items.append(record_step(record, None, lambda: _item(dataset[i], item_what), item_what))
+
+    calls = []
+
+    def counting(image):
+        calls.append([int(v) for v in image.shape])
+        return image + len(calls)
+
+    what = _what(fn, "DigitsDataset", f"(x {x.shape}, y, transform=...)")
+    dataset = record_step(record, None, lambda: fn(x.copy(), y.copy(), transform=counting), what)
+    first = record_step(record, None, lambda: _item(dataset[0], f"{what}[0]"), f"{what}[0]")
+    second = record_step(record, None, lambda: _item(dataset[0], f"{what}[0]"), f"{what}[0]")
+    record["transform"] = {"differs": not np.array_equal(first["image"], second["image"]),
+                           "calls": len(calls), "last_shape": calls[-1] if calls else None}
+
+
+def _judge_dataset(got, case, ref, what):
+    x, y, expected = case["x"], case["y"], ref["expected"]
+    check_equal(recorded(got, "len", what), len(y), f"len({what})",
+                hint="__len__ returns the number of images.", reveal=False)
+    items = got.get("items") or []
+    for k, i in enumerate(_dataset_items(len(y))):
+        if k >= len(items):
+            _failed_step(got, what)
+        _judge_item(items[k], expected[i], y[i], f"{what}[{i}]",
+                    diagnose=lambda image, i=i: _upsample_mistake(image, x[i:i + 1]),
+                    hint="F.interpolate(images, size=(16, 16), mode=\"bilinear\", "
+                         "align_corners=False), once for all images, in __init__.")
+    transform = recorded(got, "transform", what)
+    what = f"hidden test: DigitsDataset(x {x.shape}, y, transform=...)"
+    if not transform.get("calls") or not transform.get("differs"):
+        raise CheckFailed(f"{what}: reading item 0 twice gave the same image, so the transform "
+                          "did not run at each read.\n  Hint: apply self.transform inside "
+                          "__getitem__, so that every epoch sees a new random version.")
+    if transform.get("last_shape") != [x.shape[1], SIZE, SIZE]:
+        raise CheckFailed(f"{what}: the transform received an image of shape "
+                          f"{tuple(transform.get('last_shape') or ())}; it should receive the "
+                          f"upsampled image, ({x.shape[1]}, {SIZE}, {SIZE}).")
+
+
+LOADER_NAMES = ("train_loader", "val_loader", "test_loader")
+LOADER_FRACTIONS = (0.6, 0.2, 0.2)
+
+
+def _loader_settings(case):
+    y = case["y"]
+    batch_size, seed = (int(v) for v in case["settings"])
+    return y, batch_size, seed
+
+
+def _loaders_what(case):
+    y, batch_size, seed = _loader_settings(case)
+    return (f"(x ({len(y)}, 1, 8, 8), y with class sizes {np.bincount(y).tolist()}, "
+            f"batch_size={batch_size}, seed={seed}, train_transform=...)")
+
+
+def _loader_record(loader, what):
+    """What one loader is and yields: batch size, sampler, first pixels and labels in order."""
+    if isinstance(loader.sampler, RandomSampler):
+        sampler = "random"
+    elif isinstance(loader.sampler, SequentialSampler):
+        sampler = "sequential"
+    else:
+        sampler = type(loader.sampler).__name__
+    values, labels = [], []
     for batch in loader:
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise CheckFailed(f"{what}: a batch should be a pair (images, labels).")
         images, y = batch
-        values = images[:, 0, 0, 0].double()
-        if marked:
-            if not (values >= 9.5).all():
-                raise CheckFailed(f"{what}: some training images did not go through "
-                                  "train_transform.\n  Hint: build the training dataset with "
-                                  "transform=train_transform.")
-            values = values - 10.0
-        elif (values >= 9.5).any():
-            raise CheckFailed(f"{what}: images went through train_transform. Only the training "
-                              "set is augmented; validation and test images stay as they are.")
-        indices += [int(round(v * n)) for v in values.tolist()]
-        labels += [int(v) for v in y.tolist()]
-    return indices, labels
+        values += _array(images, what, "a batch of images")[:, 0, 0, 0].astype(float).tolist()
+        labels += [int(v) for v in _array(y, what, "a batch of labels").tolist()]
+    batch_size = loader.batch_size
+    return {"batch_size": batch_size if type(batch_size) is int else None, "sampler": sampler,
+            "values": values, "labels": labels}
 
 
-def check_make_loaders(make_loaders):
-    """make_loaders(x, y, batch_size, seed, train_transform) -> (train, val, test) loaders."""
-    names = ("train_loader", "val_loader", "test_loader")
-    for case in cases(load_references(ASSIGNMENT), "loaders"):
-        y = case["y"]
-        batch_size, seed = (int(v) for v in case["settings"])
-        n = len(y)
-        x = np.broadcast_to((np.arange(n) / n).astype(np.float32)[:, None, None, None],
-                            (n, 1, 8, 8)).copy()
-        counts = np.bincount(y)
-        what = (f"hidden test: make_loaders(x ({n}, 1, 8, 8), y with class sizes "
-                f"{counts.tolist()}, batch_size={batch_size}, seed={seed}, train_transform=...)")
+def _record_loaders(fn, case, record):
+    y, batch_size, seed = _loader_settings(case)
+    n = len(y)
+    x = np.broadcast_to((np.arange(n) / n).astype(np.float32)[:, None, None, None],
+                        (n, 1, 8, 8)).copy()
+    what = _what(fn, "make_loaders", _loaders_what(case))
 
-        def call(s):
-            return call_student(lambda: make_loaders(x.copy(), y.copy(), batch_size=batch_size, seed=s,
-                                                     train_transform=lambda image: image + 10.0),
-                                what=what)
-
-        result = call(seed)
+    def loaders(result):
         if not isinstance(result, tuple) or len(result) != 3 or \
                 not all(isinstance(r, DataLoader) for r in result):
             raise CheckFailed(f"{what}: should return three DataLoaders (train, val, test).")
-        splits = {}
-        for name, loader, fraction in zip(names, result, (0.6, 0.2, 0.2)):
-            if loader.batch_size != batch_size:
-                raise CheckFailed(f"{what}: {name} has batch_size {loader.batch_size}, not {batch_size}.")
-            if name == "train_loader" and not isinstance(loader.sampler, RandomSampler):
-                raise CheckFailed(f"{what}: train_loader does not shuffle.\n  Hint: shuffle=True "
-                                  "for the training loader (with a seeded generator).")
-            if name != "train_loader" and not isinstance(loader.sampler, SequentialSampler):
-                raise CheckFailed(f"{what}: {name} shuffles; only the training loader should.")
-            indices, labels = _loader_indices(loader, n, f"{what}, {name}", name == "train_loader")
-            if labels != [int(y[i]) for i in indices]:
-                raise CheckFailed(f"{what}: {name} pairs images with the wrong labels.")
-            if abs(len(indices) - fraction * n) > 2:
-                raise CheckFailed(f"{what}: {name} holds {len(indices)} of the {n} digits; it should "
-                                  f"hold about {fraction:.0%} of them (60% / 20% / 20%).")
-            per_class = np.bincount(y[indices], minlength=len(counts))
-            if np.abs(per_class - fraction * counts).max() > 2:
-                raise CheckFailed(f"{what}: {name} is not stratified: its class sizes are "
-                                  f"{per_class.tolist()}, not about {fraction:.0%} of each class.\n"
-                                  "  Hint: train_test_split(..., stratify=labels, random_state=seed).")
-            splits[name] = indices
-        every = sorted(sum(splits.values(), []))
-        if every != list(range(n)):
-            raise CheckFailed(f"{what}: the three splits should hold every digit exactly once; "
-                              "some are missing or repeated.")
+        return [_loader_record(loader, f"{what}, {name}") for loader, name in zip(result, LOADER_NAMES)]
 
-        again = call(seed)
-        again_train = _loader_indices(again[0], n, what, True)[0]
-        for name, loader in zip(names, again):
-            if name != "train_loader" and \
-                    sorted(_loader_indices(loader, n, what, False)[0]) != sorted(splits[name]):
-                raise CheckFailed(f"{what}: two calls with the same seed gave different splits.\n"
-                                  "  Hint: pass random_state=seed to every random split.")
-        if again_train != splits["train_loader"]:
-            raise CheckFailed(f"{what}: two calls with the same seed shuffled the training set in "
-                              "different orders.\n  Hint: DataLoader(..., shuffle=True, "
-                              "generator=torch.Generator().manual_seed(seed)).")
-        other = call(seed + 1)
-        if sorted(_loader_indices(other[2], n, what, False)[0]) == sorted(splits["test_loader"]):
-            raise CheckFailed(f"{what}: seed={seed + 1} gave the same test set as seed={seed}: "
-                              "the split does not use the seed.")
+    for key, s in (("first", seed), ("again", seed), ("other", seed + 1)):
+        result = record_step(record, None, lambda: fn(x.copy(), y.copy(), batch_size=batch_size, seed=s,
+                                                      train_transform=lambda image: image + 10.0), what)
+        record_step(record, key, lambda: loaders(result), what)
+
+
+def _loader_indices(loader, n, what, marked):
+    """Indices (in order) of the constant images i / n a recorded loader yielded."""
+    values = np.array(loader.get("values") or [], dtype=float)
+    if marked:
+        if not (values >= 9.5).all():
+            raise CheckFailed(f"{what}: some training images did not go through "
+                              "train_transform.\n  Hint: build the training dataset with "
+                              "transform=train_transform.")
+        values = values - 10.0
+    elif (values >= 9.5).any():
+        raise CheckFailed(f"{what}: images went through train_transform. Only the training "
+                          "set is augmented; validation and test images stay as they are.")
+    return [int(round(v * n)) for v in values.tolist()]
+
+
+def _judge_loaders(got, case, ref, what):
+    y, batch_size, seed = _loader_settings(case)
+    n, counts = len(y), np.bincount(y)
+    first = recorded(got, "first", what)
+    splits = {}
+    for name, loader, fraction in zip(LOADER_NAMES, first, LOADER_FRACTIONS):
+        if loader.get("batch_size") != batch_size:
+            raise CheckFailed(f"{what}: {name} has batch_size {loader.get('batch_size')}, not {batch_size}.")
+        if name == "train_loader" and loader.get("sampler") != "random":
+            raise CheckFailed(f"{what}: train_loader does not shuffle.\n  Hint: shuffle=True "
+                              "for the training loader (with a seeded generator).")
+        if name != "train_loader" and loader.get("sampler") != "sequential":
+            raise CheckFailed(f"{what}: {name} shuffles; only the training loader should.")
+        indices = _loader_indices(loader, n, f"{what}, {name}", name == "train_loader")
+        if any(not 0 <= i < n for i in indices) or loader.get("labels") != [int(y[i]) for i in indices]:
+            raise CheckFailed(f"{what}: {name} pairs images with the wrong labels.")
+        if abs(len(indices) - fraction * n) > 2:
+            raise CheckFailed(f"{what}: {name} holds {len(indices)} of the {n} digits; it should "
+                              f"hold about {fraction:.0%} of them (60% / 20% / 20%).")
+        per_class = np.bincount(y[indices], minlength=len(counts))
+        if np.abs(per_class - fraction * counts).max() > 2:
+            raise CheckFailed(f"{what}: {name} is not stratified: its class sizes are "
+                              f"{per_class.tolist()}, not about {fraction:.0%} of each class.\n"
+                              "  Hint: train_test_split(..., stratify=labels, random_state=seed).")
+        splits[name] = indices
+    if sorted(sum(splits.values(), [])) != list(range(n)):
+        raise CheckFailed(f"{what}: the three splits should hold every digit exactly once; "
+                          "some are missing or repeated.")
+
+    again = recorded(got, "again", what)
+    for name, loader in zip(LOADER_NAMES[1:], again[1:]):
+        if sorted(_loader_indices(loader, n, what, False)) != sorted(splits[name]):
+            raise CheckFailed(f"{what}: two calls with the same seed gave different splits.\n"
+                              "  Hint: pass random_state=seed to every random split.")
+    if _loader_indices(again[0], n, what, True) != splits["train_loader"]:
+        raise CheckFailed(f"{what}: two calls with the same seed shuffled the training set in "
+                          "different orders.\n  Hint: DataLoader(..., shuffle=True, "
+                          "generator=torch.Generator().manual_seed(seed)).")
+    other = recorded(got, "other", what)
+    if sorted(_loader_indices(other[2], n, what, False)) == sorted(splits["test_loader"]):
+        raise CheckFailed(f"{what}: seed={seed + 1} gave the same test set as seed={seed}: "
+                          "the split does not use the seed.")
 
 
 # ---------------------------------------------------------------- 2. the training loop
@@ -362,198 +456,270 @@ def _train_net(case):
     return net
 
 
-def check_train_one_epoch(train_one_epoch):
-    """train_one_epoch(model, train_loader, loss_fn, optimizer, device) -> mean loss, checked
-    against one epoch of SGD replayed by the reference."""
-    for case in cases(load_references(ASSIGNMENT), "train"):
-        x, y = torch.from_numpy(case["x"]), torch.from_numpy(case["y"])
-        batch_size, lr = int(case["settings"][0]), float(case["settings"][1])
-        n_batches = -(-len(y) // batch_size)
-        what = (f"hidden test: train_one_epoch on {len(y)} images {tuple(x.shape[1:])}, "
-                f"batch_size {batch_size} ({n_batches} batches), SGD lr={lr}")
-        model = _Recorder(_train_net(case))
-        loss_fn = _RecordingLoss()
-        optimizer = _SpySGD(model.parameters(), lr, model, loss_fn)
-        loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
-        model.eval()  # the function has to switch training mode on itself
-        result = call_student(train_one_epoch, model, loader, loss_fn, optimizer, CPU, what=what)
-
-        if not model.modes:
-            raise CheckFailed(f"{what}: the model was never called.")
-        if not all(model.modes):
-            raise CheckFailed(f"{what}: the model ran in evaluation mode.\n  Hint: call "
-                              "model.train() at the start: dropout and batch normalisation "
-                              "behave differently in the two modes.")
-        if optimizer.steps == 0:
-            raise CheckFailed(f"{what}: optimizer.step() was never called, so nothing was learned.")
-        if optimizer.problem:
-            raise CheckFailed(f"{what}: {optimizer.problem}")
-        if optimizer.steps != n_batches:
-            raise CheckFailed(f"{what}: optimizer.step() ran {optimizer.steps} times; it should "
-                              f"run once per batch ({n_batches}).")
-        got = _as_float(result, what, "return the mean training loss over the epoch.")
-        values, sizes = np.array(loss_fn.values), np.array(loss_fn.sizes)
-        hint = "Weight each batch's loss by its size: sum(loss.item() * len(batch)) / number of samples."
-        if len(values) and not np.isclose(values.mean(), float(case["loss"])) and np.isclose(got, values.mean()):
-            hint = ("That is the mean of the batch losses; the last batch is smaller, so weight "
-                    "each batch by its size.")
-        elif len(values) and np.isclose(got, values[-1]):
-            hint = "That is the loss of the last batch only: average over the whole epoch."
-        elif len(values) and np.isclose(got, values.sum()):
-            hint = "That is the sum of the batch losses: divide by the number of samples."
-        check_close(got, float(case["loss"]), f"mean loss returned by {what}", reveal=False,
-                    rtol=1e-7, hint=hint)
-        for p, name in zip(model.net.parameters(), ("conv_w", "conv_b", "fc_w", "fc_b")):
-            check_array(p.detach().numpy(), case[f"{name}_after"], f"{name} after {what}",
-                        reveal=False, rtol=1e-7, atol=1e-10,
-                        hint="One step per batch, on that batch's gradient alone.")
+def _train_settings(case):
+    batch_size, lr = int(case["settings"][0]), float(case["settings"][1])
+    n = len(case["y"])
+    return batch_size, lr, -(-n // batch_size)
 
 
-def check_evaluate(evaluate):
-    """evaluate(model, loader, loss_fn, device) -> (mean loss, accuracy), against sklearn."""
-    for case in cases(load_references(ASSIGNMENT), "evaluate"):
-        x, y = torch.from_numpy(case["x"]), torch.from_numpy(case["y"])
-        batch_size = int(case["batch_size"])
-        K, D = case["w"].shape
-        what = (f"hidden test: evaluate on {len(y)} samples, {K} classes, batch_size "
-                f"{batch_size}, a Dropout(0.5) in the model")
-        net = nn.Sequential(nn.Dropout(0.5), nn.Linear(D, K)).double()
-        with torch.no_grad():
-            net[1].weight.copy_(torch.from_numpy(case["w"]))
-            net[1].bias.copy_(torch.from_numpy(case["b"]))
-        before = [p.detach().clone() for p in net.parameters()]
-        model, loss_fn = _Recorder(net), _RecordingLoss()
-        loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
-        model.train()  # the function has to switch evaluation mode on itself
-        torch.manual_seed(0)
-        result = call_student(evaluate, model, loader, loss_fn, CPU, what=what)
+def _train_what(case):
+    batch_size, lr, n_batches = _train_settings(case)
+    return (f" on {len(case['y'])} images {tuple(case['x'].shape[1:])}, batch_size {batch_size} "
+            f"({n_batches} batches), SGD lr={lr}")
 
+
+def _record_train(fn, case, record):
+    x, y = torch.from_numpy(case["x"]), torch.from_numpy(case["y"])
+    batch_size, lr, _ = _train_settings(case)
+    what = _what(fn, "train_one_epoch", _train_what(case))
+    model = _Recorder(_train_net(case))
+    loss_fn = _RecordingLoss()
+    optimizer = _SpySGD(model.parameters(), lr, model, loss_fn)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
+    model.eval()  # the function has to switch training mode on itself
+    result = record_step(record, None, lambda: fn(model, loader, loss_fn, optimizer, CPU), what)
+    record["modes"] = [bool(m) for m in model.modes]
+    record["steps"] = int(optimizer.steps)
+    record["problem"] = optimizer.problem
+    record["values"] = [float(v) for v in loss_fn.values]
+    record_step(record, "loss", lambda: _as_float(result, what, "return the mean training loss "
+                                                  "over the epoch."), what)
+    record["after"] = {name: np.array(p.detach().numpy(), copy=True)
+                       for p, name in zip(model.net.parameters(), PARAM_NAMES)}
+
+
+def _judge_train(got, case, ref, what):
+    _, _, n_batches = _train_settings(case)
+    modes = recorded(got, "modes", what)
+    if not modes:
+        raise CheckFailed(f"{what}: the model was never called.")
+    if not all(m is True for m in modes):
+        raise CheckFailed(f"{what}: the model ran in evaluation mode.\n  Hint: call "
+                          "model.train() at the start: dropout and batch normalisation "
+                          "behave differently in the two modes.")
+    steps = got.get("steps")
+    if steps == 0:
+        raise CheckFailed(f"{what}: optimizer.step() was never called, so nothing was learned.")
+    if type(got.get("problem")) is str:
+        raise CheckFailed(f"{what}: {got['problem']}")
+    if steps != n_batches:
+        raise CheckFailed(f"{what}: optimizer.step() ran {steps} times; it should run once per "
+                          f"batch ({n_batches}).")
+    loss = recorded(got, "loss", what)
+    values, expected = _floats(got.get("values"), what), float(ref["loss"])
+    hint = "Weight each batch's loss by its size: sum(loss.item() * len(batch)) / number of samples."
+    if len(values) and not np.isclose(values.mean(), expected) and np.isclose(loss, values.mean()):
+        hint = ("That is the mean of the batch losses; the last batch is smaller, so weight "
+                "each batch by its size.")
+    elif len(values) and np.isclose(loss, values[-1]):
+        hint = "That is the loss of the last batch only: average over the whole epoch."
+    elif len(values) and np.isclose(loss, values.sum()):
+        hint = "That is the sum of the batch losses: divide by the number of samples."
+    check_close(loss, expected, f"mean loss returned by {what}", reveal=False, rtol=1e-7, hint=hint)
+    after = got.get("after") or {}
+    for name in PARAM_NAMES:
+        check_array(plain(after.get(name), f"{name} after {what}"), ref[f"{name}_after"],
+                    f"{name} after {what}", reveal=False, rtol=1e-7, atol=1e-10,
+                    hint="One step per batch, on that batch's gradient alone.")
+
+
+def _evaluate_what(case):
+    K, _ = case["w"].shape
+    return (f" on {len(case['y'])} samples, {K} classes, batch_size {int(case['batch_size'])}, "
+            "a Dropout(0.5) in the model")
+
+
+def _record_evaluate(fn, case, record):
+    x, y = torch.from_numpy(case["x"]), torch.from_numpy(case["y"])
+    batch_size = int(case["batch_size"])
+    K, D = case["w"].shape
+    what = _what(fn, "evaluate", _evaluate_what(case))
+    net = nn.Sequential(nn.Dropout(0.5), nn.Linear(D, K)).double()
+    with torch.no_grad():
+        net[1].weight.copy_(torch.from_numpy(case["w"]))
+        net[1].bias.copy_(torch.from_numpy(case["b"]))
+    before = [p.detach().clone() for p in net.parameters()]
+    model, loss_fn = _Recorder(net), _RecordingLoss()
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
+    model.train()  # the function has to switch evaluation mode on itself
+    torch.manual_seed(0)
+    result = record_step(record, None, lambda: fn(model, loader, loss_fn, CPU), what)
+    record["modes"] = [bool(m) for m in model.modes]
+    record["grad_modes"] = [bool(m) for m in model.grad_modes]
+    record["changed"] = any(not torch.equal(a, p) for a, p in zip(before, net.parameters()))
+    record["values"] = [float(v) for v in loss_fn.values]
+
+    def pair():
         if not isinstance(result, tuple) or len(result) != 2:
             raise CheckFailed(f"{what}: returned {type(result).__name__}; it should return a pair "
                               "(mean loss, accuracy).")
-        if not model.modes:
-            raise CheckFailed(f"{what}: the model was never called.")
-        if any(model.modes):
-            raise CheckFailed(f"{what}: the model ran in training mode, with dropout on.\n  Hint: "
-                              "call model.eval() first.")
-        if any(model.grad_modes):
-            raise CheckFailed(f"{what}: autograd was on during evaluation.\n  Hint: run the loop "
-                              "inside `with torch.no_grad():`.")
-        if any(not torch.equal(a, p) for a, p in zip(before, net.parameters())):
-            raise CheckFailed(f"{what}: the weights changed; evaluation must not train.")
-        loss = _as_float(result[0], f"mean loss from {what}", "return (mean loss, accuracy)")
-        accuracy = _as_float(result[1], f"accuracy from {what}", "return (mean loss, accuracy)")
-
-        expected_accuracy = float(case["accuracy"])
-        with torch.no_grad():
-            batch_correct = [(net[1](x[s:s + batch_size]).argmax(1) == y[s:s + batch_size]).double().mean().item()
-                             for s in range(0, len(y), batch_size)]
-        hint = "accuracy = (number of correct predictions) / (number of samples), over the whole loader."
-        if np.isclose(accuracy, 100 * expected_accuracy):
-            hint = "That is a percentage: return a fraction between 0 and 1."
-        elif np.isclose(accuracy, expected_accuracy * len(y)):
-            hint = "That is the number of correct predictions: divide by the number of samples."
-        elif np.isclose(accuracy, np.mean(batch_correct)) and not np.isclose(np.mean(batch_correct), expected_accuracy):
-            hint = ("That is the mean of the batch accuracies; the last batch is smaller, so count "
-                    "correct predictions over all samples.")
-        check_close(accuracy, expected_accuracy, f"accuracy from {what} (compared with "
-                    "sklearn.metrics.accuracy_score on the same predictions)", reveal=False, hint=hint)
-
-        values = np.array(loss_fn.values)
-        hint = "Weight each batch's loss by its size and divide by the number of samples."
-        if len(values) and np.isclose(loss, values.mean()) and not np.isclose(values.mean(), float(case["loss"])):
-            hint = ("That is the mean of the batch losses; the last batch is smaller, so weight "
-                    "each batch by its size.")
-        check_close(loss, float(case["loss"]), f"mean loss from {what}", reveal=False, rtol=1e-7,
-                    hint=hint)
+        return [_as_float(result[0], f"mean loss from {what}", "return (mean loss, accuracy)"),
+                _as_float(result[1], f"accuracy from {what}", "return (mean loss, accuracy)")]
+    record_step(record, "result", pair, what)
 
 
-def check_fit(fit):
-    """fit(...) -> history, on scripted validation losses: stops after `patience` epochs without
-    improvement and restores the best weights."""
-    for case in cases(load_references(ASSIGNMENT), "fit"):
-        val_losses = case["val_losses"]
-        num_epochs, patience = (int(v) for v in case["settings"])
-        best, run = (int(v) for v in case["expected"])
-        script = ", ".join(f"{v:g}" for v in val_losses[:num_epochs])
-        what = (f"hidden test: fit(num_epochs={num_epochs}, patience={patience}) with validation "
-                f"losses scripted to be {script}")
-        model = _ScriptedModel(val_losses)
-        optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-        data = TensorDataset(torch.zeros(4, 1, dtype=torch.float64), torch.zeros(4, dtype=torch.long))
-        train_loader, val_loader = DataLoader(data, batch_size=4), DataLoader(data, batch_size=4)
-        history = call_student(fit, model, train_loader, val_loader, _scripted_loss, optimizer,
-                               num_epochs, patience, CPU, what=what)
+def _judge_evaluate(got, case, ref, what):
+    result = recorded(got, "result", what)
+    modes = got.get("modes")
+    if not modes:
+        raise CheckFailed(f"{what}: the model was never called.")
+    if any(m is not False for m in modes):
+        raise CheckFailed(f"{what}: the model ran in training mode, with dropout on.\n  Hint: "
+                          "call model.eval() first.")
+    if any(m is not False for m in got.get("grad_modes") or [True]):
+        raise CheckFailed(f"{what}: autograd was on during evaluation.\n  Hint: run the loop "
+                          "inside `with torch.no_grad():`.")
+    if got.get("changed") is not False:
+        raise CheckFailed(f"{what}: the weights changed; evaluation must not train.")
+    loss, accuracy = result
+    x, y, batch_size = case["x"], case["y"], int(case["batch_size"])
+    right = (x @ case["w"].T + case["b"]).argmax(axis=1) == y
+    batch_correct = [right[s:s + batch_size].mean() for s in range(0, len(y), batch_size)]
+    expected_accuracy = float(ref["accuracy"])
+    hint = "accuracy = (number of correct predictions) / (number of samples), over the whole loader."
+    if np.isclose(accuracy, 100 * expected_accuracy):
+        hint = "That is a percentage: return a fraction between 0 and 1."
+    elif np.isclose(accuracy, expected_accuracy * len(y)):
+        hint = "That is the number of correct predictions: divide by the number of samples."
+    elif np.isclose(accuracy, np.mean(batch_correct)) and not np.isclose(np.mean(batch_correct), expected_accuracy):
+        hint = ("That is the mean of the batch accuracies; the last batch is smaller, so count "
+                "correct predictions over all samples.")
+    check_close(accuracy, expected_accuracy, f"accuracy from {what} (compared with "
+                "sklearn.metrics.accuracy_score on the same predictions)", reveal=False, hint=hint)
+    values = _floats(got.get("values"), what)
+    hint = "Weight each batch's loss by its size and divide by the number of samples."
+    if len(values) and np.isclose(loss, values.mean()) and not np.isclose(values.mean(), float(ref["loss"])):
+        hint = ("That is the mean of the batch losses; the last batch is smaller, so weight "
+                "each batch by its size.")
+    check_close(loss, float(ref["loss"]), f"mean loss from {what}", reveal=False, rtol=1e-7,
+                hint=hint)
+
+
+def _fit_settings(case):
+    num_epochs, patience = (int(v) for v in case["settings"])
+    return case["val_losses"], num_epochs, patience
+
+
+def _fit_what(case):
+    val_losses, num_epochs, patience = _fit_settings(case)
+    script = ", ".join(f"{v:g}" for v in val_losses[:num_epochs])
+    return (f"(num_epochs={num_epochs}, patience={patience}) with validation losses scripted to "
+            f"be {script}")
+
+
+def _record_fit(fn, case, record):
+    val_losses, num_epochs, patience = _fit_settings(case)
+    what = _what(fn, "fit", _fit_what(case))
+    model = _ScriptedModel(val_losses)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    data = TensorDataset(torch.zeros(4, 1, dtype=torch.float64), torch.zeros(4, dtype=torch.long))
+    train_loader, val_loader = DataLoader(data, batch_size=4), DataLoader(data, batch_size=4)
+    history = record_step(record, None, lambda: fn(model, train_loader, val_loader, _scripted_loss,
+                                                   optimizer, num_epochs, patience, CPU), what)
+
+    def read():
         if not isinstance(history, dict) or not {"train_loss", "val_loss", "best_epoch"} <= set(history):
             raise CheckFailed(f"{what}: should return a dict with keys 'train_loss', 'val_loss', "
                               "'val_accuracy' and 'best_epoch'.")
-        k = min(len(history["val_loss"]), run)
-        check_array(np.asarray(history["val_loss"][:k], dtype=float), val_losses[:k],
-                    f"the first {k} validation losses in the history from {what}", reveal=False,
-                    hint="One evaluation on val_loader after each training epoch. Each epoch of "
-                         "training adds exactly 1 to the scripted model's weight: if "
-                         "train_one_epoch fails its tests, fix it first.")
-        check_equal(len(history["val_loss"]), run, f"number of epochs run by {what}", reveal=False,
-                    hint="Stop once the validation loss has not gone below its best for `patience` "
-                         "epochs in a row (a tie is not an improvement); never run more than "
-                         "num_epochs.")
-        check_array(np.asarray(history["val_loss"], dtype=float), val_losses[:run],
-                    f"history['val_loss'] from {what}", reveal=False,
-                    hint="Append evaluate's mean loss on val_loader once per epoch, after training.")
-        check_array(np.asarray(history["train_loss"], dtype=float), -np.arange(run, dtype=float),
-                    f"history['train_loss'] from {what}", reveal=False,
-                    hint="Append train_one_epoch's return value once per epoch.")
-        check_equal(int(history["best_epoch"]), best, f"history['best_epoch'] from {what}",
-                    reveal=False, hint="The index (from 0) of the epoch with the lowest validation loss.")
-        restored = model.w.item()
-        hint = "Keep copy.deepcopy(model.state_dict()) of the best epoch and load it at the end."
-        if np.isclose(restored, run) and run != best + 1:
-            hint = ("The model kept the weights of the last epoch: either the best weights were "
-                    "not loaded back, or they were stored without copy.deepcopy. "
-                    "model.state_dict() holds references to the live tensors, which the optimizer "
-                    "keeps changing.")
-        check_close(restored, best + 1.0, f"the model's weights after {what} (w counts the training "
-                    "steps done, so it names the epoch they come from)", reveal=False, hint=hint)
+        return {"val_loss": [float(v) for v in history["val_loss"]],
+                "train_loss": [float(v) for v in history["train_loss"]],
+                "best_epoch": int(history["best_epoch"])}
+    record_step(record, "history", read, what)
+    record["restored"] = float(model.w.item())
+
+
+def _judge_fit(got, case, ref, what):
+    val_losses = _fit_settings(case)[0]
+    best, run = (int(v) for v in ref["expected"])
+    history = recorded(got, "history", what)
+    val_loss = _floats(history.get("val_loss"), what)
+    k = min(len(val_loss), run)
+    check_array(val_loss[:k], val_losses[:k],
+                f"the first {k} validation losses in the history from {what}", reveal=False,
+                hint="One evaluation on val_loader after each training epoch. Each epoch of "
+                     "training adds exactly 1 to the scripted model's weight: if "
+                     "train_one_epoch fails its tests, fix it first.")
+    check_equal(len(val_loss), run, f"number of epochs run by {what}", reveal=False,
+                hint="Stop once the validation loss has not gone below its best for `patience` "
+                     "epochs in a row (a tie is not an improvement); never run more than "
+                     "num_epochs.")
+    check_array(val_loss, val_losses[:run], f"history['val_loss'] from {what}", reveal=False,
+                hint="Append evaluate's mean loss on val_loader once per epoch, after training.")
+    check_array(_floats(history.get("train_loss"), what), -np.arange(run, dtype=float),
+                f"history['train_loss'] from {what}", reveal=False,
+                hint="Append train_one_epoch's return value once per epoch.")
+    check_equal(history.get("best_epoch"), best, f"history['best_epoch'] from {what}",
+                reveal=False, hint="The index (from 0) of the epoch with the lowest validation loss.")
+    restored = got.get("restored")
+    hint = "Keep copy.deepcopy(model.state_dict()) of the best epoch and load it at the end."
+    if type(restored) is float and np.isclose(restored, run) and run != best + 1:
+        hint = ("The model kept the weights of the last epoch: either the best weights were "
+                "not loaded back, or they were stored without copy.deepcopy. "
+                "model.state_dict() holds references to the live tensors, which the optimizer "
+                "keeps changing.")
+    check_close(restored, best + 1.0, f"the model's weights after {what} (w counts the training "
+                "steps done, so it names the epoch they come from)", reveal=False, hint=hint)
 
 
 # ---------------------------------------------------------------- 3. metrics
 
-def check_confusion_matrix(confusion_matrix_torch):
-    """confusion_matrix_torch(y_true, y_pred, num_classes), against sklearn."""
-    name = getattr(confusion_matrix_torch, "__name__", "confusion_matrix_torch")
-    for case in cases(load_references(ASSIGNMENT), "confusion"):
-        y_true, y_pred, K = case["y_true"], case["y_pred"], int(case["num_classes"])
-        what = f"hidden test: {name}(y_true ({len(y_true)},), y_pred ({len(y_pred)},), num_classes={K})"
-        with _sklearn_confusion_forbidden(confusion_matrix_torch):
-            cm = call_student(confusion_matrix_torch, torch.from_numpy(y_true),
-                              torch.from_numpy(y_pred), K, what=what)
-        if not isinstance(cm, torch.Tensor):
-            raise CheckFailed(f"{what}: returned {type(cm).__name__}; it should return a torch tensor.")
-        if cm.dtype.is_floating_point:
-            raise CheckFailed(f"{what}: returned dtype {cm.dtype}; counts are integers (torch.int64).")
-        expected = case["expected"]
-        check_array(cm.cpu().numpy(), expected, what, reveal=False,
-                    diagnose=lambda got: ("Rows and columns are swapped: row i is the true class, "
-                                          "column j the predicted one." if got.shape == expected.shape
-                                          and not np.array_equal(expected, expected.T)
-                                          and np.array_equal(got, expected.T) else None),
-                    hint="cm[i, j] counts the samples of true class i predicted as class j; "
-                         "every class 0..num_classes-1 gets a row and a column, even if unseen.")
-    with _sklearn_confusion_forbidden(confusion_matrix_torch):
-        try:
-            confusion_matrix_torch(torch.tensor([0, 1, 3]), torch.tensor([0, 1, 1]), 3)
-        except ValueError as err:
-            if not str(err).strip():
-                raise CheckFailed(f"hidden test: {name} with a label 3 and num_classes=3 raised "
-                                  "ValueError without a message.") from None
-        except CheckFailed:
-            raise
-        except Exception as err:
-            raise CheckFailed(f"hidden test: {name} with a label 3 and num_classes=3 raised "
-                              f"{type(err).__name__}: {err}; it should raise ValueError.") from err
-        else:
-            raise CheckFailed(f"hidden test: {name}(y_true [0, 1, 3], y_pred [0, 1, 1], "
-                              "num_classes=3) did not raise ValueError for the label 3.")
+def _confusion_what(case):
+    return (f"(y_true ({len(case['y_true'])},), y_pred ({len(case['y_pred'])},), "
+            f"num_classes={int(case['num_classes'])})")
+
+
+def _sklearn_reached(fn):
+    """The refusal when `fn` can reach sklearn's confusion_matrix under any name, or None."""
+    found = find_reachable(fn, {id(sklearn.metrics.confusion_matrix): "sklearn's confusion_matrix"})
+    if found is None:
+        return None
+    return (f"{function_name(fn, 'confusion_matrix_torch')} can reach sklearn's confusion_matrix "
+            f"(as {found[1]}): count the pairs yourself with torch (sklearn is what the tests "
+            "compare with).")
+
+
+def _record_confusion(fn, case, record):
+    what = _what(fn, "confusion_matrix_torch", _confusion_what(case))
+    if _sklearn_reached(fn):
+        record["failed"] = _sklearn_reached(fn)
+        return
+    with _sklearn_confusion_forbidden(fn):
+        cm = record_step(record, None, lambda: fn(torch.from_numpy(case["y_true"]),
+                                                  torch.from_numpy(case["y_pred"]),
+                                                  int(case["num_classes"])), what)
+    if type(cm) is not torch.Tensor:
+        record["failed"] = f"{what}: returned {type(cm).__name__}; it should return a torch tensor."
+        return
+    record["dtype"] = str(cm.dtype)
+    record["floating"] = bool(cm.dtype.is_floating_point)
+    record["cm"] = _array(cm, what)
+
+
+def _judge_confusion(got, case, ref, what):
+    cm = recorded(got, "cm", what)
+    if got.get("floating") is not False:
+        raise CheckFailed(f"{what}: returned dtype {got.get('dtype')}; counts are integers (torch.int64).")
+    expected = ref["expected"]
+    check_array(plain(cm, what), expected, what, reveal=False,
+                diagnose=lambda m: ("Rows and columns are swapped: row i is the true class, "
+                                    "column j the predicted one." if m.shape == expected.shape
+                                    and not np.array_equal(expected, expected.T)
+                                    and np.array_equal(m, expected.T) else None),
+                hint="cm[i, j] counts the samples of true class i predicted as class j; "
+                     "every class 0..num_classes-1 gets a row and a column, even if unseen.")
+
+
+def _record_confusion_refused(fn, case):
+    if _sklearn_reached(fn):
+        raise CheckFailed(_sklearn_reached(fn))
+    with _sklearn_confusion_forbidden(fn):
+        return outcome(lambda: fn(torch.tensor([0, 1, 3]), torch.tensor([0, 1, 1]), 3))
+
+
+def _judge_confusion_refused(got, case, ref, what):
+    must_raise(result_of(got), "ValueError", what, exercise="confusion_matrix_torch",
+               hint="A label outside 0..num_classes-1 cannot be counted: raise ValueError with a "
+                    "message that names it.")
 
 
 # ---------------------------------------------------------------- 4. saving
@@ -563,52 +729,79 @@ def _bn_net():
                          nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(4 * 8 * 8, 3))
 
 
-def check_save_load(save_weights, load_weights):
-    """save_weights(model, path); load_weights(make_model, path, device) -> model in eval mode."""
-    x = torch.from_numpy(load_references(ASSIGNMENT)["save/x"])
+SAVE_WHAT = "hidden test: save_weights then load_weights, a network with BatchNorm2d and Dropout"
+
+
+def _saved_model(x):
+    """The network whose weights are saved: seeded, its batch-norm statistics moved away from 0
+    and 1, in eval mode. Built the same way in the kernel and, for the expected predictions, in
+    the judge."""
     torch.manual_seed(11)
     model = _bn_net()
     with torch.no_grad():
         for _ in range(3):
-            model(x * 3 + 1)          # batch-norm running statistics move away from 0 and 1
-    model.eval()
-    with torch.no_grad():
-        expected = model(x)
-    what = "hidden test: save_weights then load_weights, a network with BatchNorm2d and Dropout"
+            model(x * 3 + 1)
+    return model.eval()
+
+
+def _record_save(save_weights, case, record, load_weights=None):
+    x = torch.from_numpy(case["x"])
+    model = _saved_model(x)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "weights.pt")
-        call_student(save_weights, model, path, what=what)
-        if not os.path.exists(path):
-            raise CheckFailed(f"{what}: save_weights wrote no file at the path it was given.")
+        record_step(record, None, lambda: save_weights(model, path), SAVE_WHAT)
+        record["exists"] = os.path.exists(path)
+        if not record["exists"]:
+            return
         try:
             stored = torch.load(path, weights_only=True)
-        except Exception as err:
-            raise CheckFailed(f"{what}: the file cannot be read with torch.load(path, "
-                              f"weights_only=True) ({type(err).__name__}).\n  Hint: save "
-                              "model.state_dict(), not the model object.") from None
-        keys = set(model.state_dict())
-        if not hasattr(stored, "keys") or set(stored.keys()) != keys:
-            raise CheckFailed(f"{what}: the file does not hold the model's state_dict (its keys "
-                              "should include the batch-norm running_mean and running_var).\n"
-                              "  Hint: torch.save(model.state_dict(), path).")
+            record["readable"] = True
+        except Exception:
+            record["readable"] = False
+            return
+        record["keys_match"] = hasattr(stored, "keys") and set(stored.keys()) == set(model.state_dict())
         torch.manual_seed(12)
         calls = []
         with _torch_load_spy(calls):
-            loaded = call_student(load_weights, _bn_net, path, CPU, what=what)
-    if not isinstance(loaded, nn.Module):
-        raise CheckFailed(f"{what}: load_weights returned {type(loaded).__name__}; it should return "
+            loaded = record_step(record, None, lambda: load_weights(_bn_net, path, CPU), SAVE_WHAT)
+    record["is_module"] = isinstance(loaded, nn.Module)
+    if not record["is_module"]:
+        record["type"] = type(loaded).__name__
+        return
+    record["load_calls"] = len(calls)
+    record["weights_only"] = bool(calls) and calls[-1].get("weights_only") is True
+    record["training"] = bool(loaded.training)
+    with torch.no_grad():
+        record_step(record, "predictions", lambda: _array(loaded(x), SAVE_WHAT), SAVE_WHAT)
+
+
+def _judge_save(got, case, ref, what):
+    what = SAVE_WHAT
+    if recorded(got, "exists", what) is not True:
+        raise CheckFailed(f"{what}: save_weights wrote no file at the path it was given.")
+    if got.get("readable") is not True:
+        raise CheckFailed(f"{what}: the file cannot be read with torch.load(path, "
+                          "weights_only=True).\n  Hint: save model.state_dict(), not the model "
+                          "object.")
+    if got.get("keys_match") is not True:
+        raise CheckFailed(f"{what}: the file does not hold the model's state_dict (its keys "
+                          "should include the batch-norm running_mean and running_var).\n"
+                          "  Hint: torch.save(model.state_dict(), path).")
+    if recorded(got, "is_module", what) is not True:
+        raise CheckFailed(f"{what}: load_weights returned {got.get('type')}; it should return "
                           "the new model.")
-    if not calls:
+    if not got.get("load_calls"):
         raise CheckFailed(f"{what}: load_weights did not call torch.load.")
-    if calls[-1].get("weights_only") is not True:
+    if got.get("weights_only") is not True:
         raise CheckFailed(f"{what}: torch.load was called without weights_only=True.\n  Hint: "
                           "weights_only=True reads tensors only and refuses to run code hidden in a file.")
-    if loaded.training:
+    if got.get("training") is not False:
         raise CheckFailed(f"{what}: the loaded model is in training mode; return it in eval mode.")
+    x = torch.from_numpy(case["x"])
     with torch.no_grad():
-        got = loaded(x)
-    check_array(got.numpy(), expected.numpy(), f"predictions of the loaded model ({what})",
-                reveal=False, rtol=0, atol=1e-6,
+        expected = _saved_model(x)(x).numpy()
+    check_array(plain(recorded(got, "predictions", what), what), expected,
+                f"predictions of the loaded model ({what})", reveal=False, rtol=0, atol=1e-6,
                 hint="load_state_dict(torch.load(path, map_location=device, weights_only=True)) "
                      "into the fresh model, then .to(device).eval().")
 
@@ -628,107 +821,205 @@ def _executed_leaves(net, x):
     return order, out
 
 
-def check_better_cnn(make_better_cnn):
-    """make_better_cnn(num_classes, dropout): BatchNorm2d, conv-conv-pool, Dropout between
-    dense layers, output (N, num_classes)."""
-    for case in cases(load_references(ASSIGNMENT), "better"):
-        K, dropout, N = int(case["settings"][0]), float(case["settings"][1]), int(case["settings"][2])
-        x = torch.from_numpy(case["x"])
-        what = f"hidden test: make_better_cnn(num_classes={K}, dropout={dropout})"
+def _better_settings(case):
+    return int(case["settings"][0]), float(case["settings"][1]), int(case["settings"][2])
+
+
+def _better_what(case):
+    K, dropout, _ = _better_settings(case)
+    return f"(num_classes={K}, dropout={dropout})"
+
+
+def _leaf(module):
+    """A layer as the judge needs it: its kind and, for dropout, p."""
+    for kind, classes in (("conv", nn.Conv2d), ("pool", (nn.MaxPool2d, nn.AvgPool2d)),
+                          ("linear", nn.Linear), ("dropout", nn.Dropout)):
+        if isinstance(module, classes):
+            return [kind, float(module.p) if kind == "dropout" else 0.0]
+    return ["other", 0.0]
+
+
+def _record_better(fn, case, record):
+    K, dropout, _ = _better_settings(case)
+    x = torch.from_numpy(case["x"])
+    what = _what(fn, "make_better_cnn", _better_what(case))
+
+    def build():
         torch.manual_seed(0)
-        net = call_student(lambda: make_better_cnn(num_classes=K, dropout=dropout), what=what)
-        if not isinstance(net, nn.Module):
-            raise CheckFailed(f"{what}: returned {type(net).__name__}; it should return an nn.Module.")
-        if not any(isinstance(m, nn.BatchNorm2d) for m in net.modules()):
-            raise CheckFailed(f"{what}: the network has no nn.BatchNorm2d layer.")
-        net.train()
-        order, out = call_student(lambda: _executed_leaves(net, x), what=f"{what} on x {tuple(x.shape)}")
-        check_equal(tuple(out.shape), (N, K), f"output shape of {what} on x {tuple(x.shape)}",
-                    reveal=False, hint="The last Linear layer has num_classes outputs.")
-        kinds = [m for m in order if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]
-        vgg = any(isinstance(a, nn.Conv2d) and isinstance(b, nn.Conv2d) and
-                  isinstance(c, (nn.MaxPool2d, nn.AvgPool2d)) for a, b, c in zip(kinds, kinds[1:], kinds[2:]))
-        if not vgg:
-            raise CheckFailed(f"{what}: no VGG-style block: two Conv2d layers in a row (with "
-                              "batch norm and ReLU between them) followed by a pooling layer.")
-        linear = [i for i, m in enumerate(order) if isinstance(m, nn.Linear)]
-        if len(linear) < 2:
-            raise CheckFailed(f"{what}: the network should end with at least two nn.Linear layers.")
-        between = [m for m in order[linear[0] + 1:linear[-1]] if isinstance(m, nn.Dropout)]
-        if not between:
-            raise CheckFailed(f"{what}: no nn.Dropout layer between two Linear layers.\n  Hint: "
-                              "Linear -> ReLU -> Dropout(dropout) -> Linear (use the nn.Dropout "
-                              "module, so that model.eval() switches it off).")
-        if any(not np.isclose(m.p, dropout) for m in between):
-            raise CheckFailed(f"{what}: the Dropout between the dense layers has p = "
-                              f"{between[0].p}; it should use the `dropout` argument ({dropout}).")
-        net.eval()
-        with torch.no_grad():
-            first, second = net(x), net(x)
-        if not torch.equal(first, second):
-            raise CheckFailed(f"{what}: in eval mode two passes on the same input differ.")
+        return fn(num_classes=K, dropout=dropout)
+    net = record_step(record, None, build, what)
+    record["is_module"] = isinstance(net, nn.Module)
+    if not record["is_module"]:
+        record["type"] = type(net).__name__
+        return
+    record["batch_norm"] = any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    net.train()
+    on_x = f"{what} on x {tuple(x.shape)}"
+    order, out = record_step(record, None, lambda: _executed_leaves(net, x), on_x)
+    record_step(record, "shape", lambda: [int(v) for v in _array(out, on_x).shape], on_x)
+    record["order"] = [_leaf(m) for m in order]
+    net.eval()
+    with torch.no_grad():
+        first, second = net(x), net(x)
+    record["eval_repeats"] = bool(torch.equal(first, second))
+
+
+def _judge_better(got, case, ref, what):
+    K, dropout, N = _better_settings(case)
+    if recorded(got, "is_module", what) is not True:
+        raise CheckFailed(f"{what}: returned {got.get('type')}; it should return an nn.Module.")
+    if got.get("batch_norm") is not True:
+        raise CheckFailed(f"{what}: the network has no nn.BatchNorm2d layer.")
+    shape = recorded(got, "shape", what)
+    check_equal(tuple(shape), (N, K), f"output shape of {what} on x {tuple(case['x'].shape)}",
+                reveal=False, hint="The last Linear layer has num_classes outputs.")
+    order = [tuple(leaf) for leaf in got.get("order") or []]
+    kinds = [kind for kind, _ in order if kind in ("conv", "pool")]
+    if not any(a == "conv" and b == "conv" and c == "pool" for a, b, c in zip(kinds, kinds[1:], kinds[2:])):
+        raise CheckFailed(f"{what}: no VGG-style block: two Conv2d layers in a row (with "
+                          "batch norm and ReLU between them) followed by a pooling layer.")
+    linear = [i for i, (kind, _) in enumerate(order) if kind == "linear"]
+    if len(linear) < 2:
+        raise CheckFailed(f"{what}: the network should end with at least two nn.Linear layers.")
+    between = [p for kind, p in order[linear[0] + 1:linear[-1]] if kind == "dropout"]
+    if not between:
+        raise CheckFailed(f"{what}: no nn.Dropout layer between two Linear layers.\n  Hint: "
+                          "Linear -> ReLU -> Dropout(dropout) -> Linear (use the nn.Dropout "
+                          "module, so that model.eval() switches it off).")
+    if any(not np.isclose(p, dropout) for p in between):
+        raise CheckFailed(f"{what}: the Dropout between the dense layers has p = "
+                          f"{between[0]}; it should use the `dropout` argument ({dropout}).")
+    if got.get("eval_repeats") is not True:
+        raise CheckFailed(f"{what}: in eval mode two passes on the same input differ.")
 
 
 # ---------------------------------------------------------------- 6. the two bugs
 
-def check_test_dataset(make_test_dataset):
-    """make_test_dataset(x, y): the same item twice is the same, un-augmented image."""
-    for case in cases(load_references(ASSIGNMENT), "test_set"):
-        x, y, expected = case["x"], case["y"], case["expected"]
-        what = f"hidden test: make_test_dataset(x {x.shape}, y ({len(y)},))"
-        dataset = call_student(make_test_dataset, x.copy(), y.copy(), what=what)
-        check_equal(call_student(len, dataset, what=what), len(y), f"len({what})", reveal=False)
-        for i in range(len(y)):
-            first = _image_label(call_student(dataset.__getitem__, i, what=f"{what}[{i}]"), f"{what}[{i}]")
-            second = _image_label(call_student(dataset.__getitem__, i, what=f"{what}[{i}]"), f"{what}[{i}]")
-            if not torch.equal(first[0], second[0]):
-                raise CheckFailed(f"{what}: reading item {i} twice gave two different images: the "
-                                  "test set is still augmented.")
-            check_array(first[0].detach().numpy(), expected[i], f"image of {what}[{i}]", reveal=False,
-                        atol=1e-6, hint="The test image is the digit upsampled to 16x16 and "
-                                        "nothing else: no crop, shift or jitter.")
-            check_equal(first[1], int(y[i]), f"label of {what}[{i}]", reveal=False)
+def _test_set_what(case):
+    return f"(x {case['x'].shape}, y ({len(case['y'])},))"
 
 
-def check_fixed_net(FixedNet, BuggyNet):
-    """FixedNet: BuggyNet's layers, dropout on in train mode only."""
-    for case in cases(load_references(ASSIGNMENT), "fixed"):
-        K, p = int(case["settings"][0]), float(case["settings"][1])
-        x = torch.from_numpy(case["x"])
-        what = f"hidden test: FixedNet(num_classes={K}, p={p}) on x {tuple(x.shape)}"
-        torch.manual_seed(3)
-        buggy = BuggyNet(num_classes=K, p=p)
-        fixed = call_student(lambda: FixedNet(num_classes=K, p=p), what=what)
-        try:
-            fixed.load_state_dict(buggy.state_dict())
-        except Exception as err:
-            raise CheckFailed(f"{what}: BuggyNet's weights do not load into FixedNet "
-                              f"({type(err).__name__}).\n  Hint: keep BuggyNet's layers and their "
-                              "names; only the dropout changes.") from None
-        no_dropout = BuggyNet(num_classes=K, p=0.0)
-        no_dropout.load_state_dict(buggy.state_dict())
-        with torch.no_grad():
-            expected = no_dropout(x)
-            fixed.eval()
-            first = call_student(fixed, x, what=what)
-            second = fixed(x)
-            if not torch.equal(first, second):
-                raise CheckFailed(f"{what}: in eval mode two passes on the same input differ: "
-                                  "dropout is still on.\n  Hint: F.dropout(x, p, "
-                                  "training=self.training), or nn.Dropout modules.")
-            check_array(first.numpy(), expected.numpy(), f"eval-mode output of {what}", reveal=False,
-                        atol=1e-6, hint="In eval mode FixedNet computes what BuggyNet computes "
-                                        "with p = 0.")
-            fixed.train()
-            buggy.train()
-            torch.manual_seed(5)
-            train_out = fixed(x)
-            torch.manual_seed(5)
-            buggy_out = buggy(x)
-        if torch.allclose(train_out, expected):
-            raise CheckFailed(f"{what}: in training mode the output has no dropout; dropout must "
-                              "stay on while training.")
-        check_array(train_out.numpy(), buggy_out.numpy(), f"training-mode output of {what}",
-                    reveal=False, atol=1e-6,
-                    hint="In training mode FixedNet drops exactly where BuggyNet does, with the "
-                         "same p (same places in forward).")
+def _record_test_set(fn, case, record):
+    x, y = case["x"], case["y"]
+    what = _what(fn, "make_test_dataset", _test_set_what(case))
+    dataset = record_step(record, None, lambda: fn(x.copy(), y.copy()), what)
+    record_step(record, "len", lambda: int(len(dataset)), f"len({what})")
+    pairs = record["pairs"] = []
+    for i in range(len(y)):
+        item_what = f"{what}[{i}]"
+        pairs.append([record_step(record, None, lambda: _item(dataset[i], item_what), item_what)
+                      for _ in range(2)])
+
+
+def _judge_test_set(got, case, ref, what):
+    y, expected = case["y"], ref["expected"]
+    check_equal(recorded(got, "len", what), len(y), f"len({what})", reveal=False)
+    pairs = got.get("pairs") or []
+    for i in range(len(y)):
+        if i >= len(pairs) or len(pairs[i]) != 2:
+            _failed_step(got, what)
+        first, second = pairs[i]
+        if not np.array_equal(plain(first.get("image"), what), plain(second.get("image"), what)):
+            raise CheckFailed(f"{what}: reading item {i} twice gave two different images: the "
+                              "test set is still augmented.")
+        _judge_item(first, expected[i], y[i], f"{what}[{i}]",
+                    hint="The test image is the digit upsampled to 16x16 and nothing else: no "
+                         "crop, shift or jitter.")
+
+
+def _fixed_settings(case):
+    return int(case["settings"][0]), float(case["settings"][1])
+
+
+def _fixed_what(case):
+    K, p = _fixed_settings(case)
+    return f"(num_classes={K}, p={p}) on x {tuple(case['x'].shape)}"
+
+
+def _record_fixed(FixedNet, case, record, BuggyNet=None):
+    K, p = _fixed_settings(case)
+    x = torch.from_numpy(case["x"])
+    what = _what(FixedNet, "FixedNet", _fixed_what(case))
+    torch.manual_seed(3)
+    buggy = BuggyNet(num_classes=K, p=p)
+    fixed = record_step(record, None, lambda: FixedNet(num_classes=K, p=p), what)
+    try:
+        fixed.load_state_dict(buggy.state_dict())
+    except Exception as err:
+        record["failed"] = (f"{what}: BuggyNet's weights do not load into FixedNet "
+                            f"({type(err).__name__}).\n  Hint: keep BuggyNet's layers and their "
+                            "names; only the dropout changes.")
+        return
+    no_dropout = BuggyNet(num_classes=K, p=0.0)
+    no_dropout.load_state_dict(buggy.state_dict())
+    with torch.no_grad():
+        record["expected_eval"] = _array(no_dropout(x), what)
+        fixed.eval()
+        first = record_step(record, "eval", lambda: _array(fixed(x), what), what)
+        record["eval_repeats"] = bool(np.array_equal(first, _array(fixed(x), what)))
+        fixed.train()
+        buggy.train()
+        torch.manual_seed(5)
+        record_step(record, "train", lambda: _array(fixed(x), what), what)
+        torch.manual_seed(5)
+        record["buggy_train"] = _array(buggy(x), what)
+
+
+def _judge_fixed(got, case, ref, what):
+    expected = plain(recorded(got, "expected_eval", what), what)
+    first = plain(recorded(got, "eval", what), what)
+    if got.get("eval_repeats") is not True:
+        raise CheckFailed(f"{what}: in eval mode two passes on the same input differ: dropout is "
+                          "still on.\n  Hint: F.dropout(x, p, training=self.training), or "
+                          "nn.Dropout modules.")
+    check_array(first, expected, f"eval-mode output of {what}", reveal=False, atol=1e-6,
+                hint="In eval mode FixedNet computes what BuggyNet computes with p = 0.")
+    train_out = plain(recorded(got, "train", what), what)
+    if train_out.shape == expected.shape and np.allclose(train_out, expected):
+        raise CheckFailed(f"{what}: in training mode the output has no dropout; dropout must "
+                          "stay on while training.")
+    check_array(train_out, plain(got.get("buggy_train"), what), f"training-mode output of {what}",
+                reveal=False, atol=1e-6,
+                hint="In training mode FixedNet drops exactly where BuggyNet does, with the same "
+                     "p (same places in forward).")
+
+
+# ----------------------------------------------------------------------------- the table
+
+CHECKS = {
+    "check_digits_dataset": layer_check("DigitsDataset", "dataset", _record_dataset, _dataset_what,
+                                        _judge_dataset),
+    "check_make_loaders": layer_check("make_loaders", "loaders", _record_loaders, _loaders_what,
+                                      _judge_loaders),
+    "check_train_one_epoch": layer_check("train_one_epoch", "train", _record_train, _train_what,
+                                         _judge_train),
+    "check_evaluate": layer_check("evaluate", "evaluate", _record_evaluate, _evaluate_what,
+                                  _judge_evaluate),
+    "check_fit": layer_check("fit", "fit", _record_fit, _fit_what, _judge_fit),
+    "check_confusion_matrix": (
+        layer_check("confusion_matrix_torch", "confusion", _record_confusion, _confusion_what,
+                    _judge_confusion),
+        Check(exercise="confusion_matrix_torch", prefix=None, call=_record_confusion_refused,
+              what=lambda case: "(y_true [0, 1, 3], y_pred [0, 1, 1], num_classes=3)",
+              judge=_judge_confusion_refused, argument=0),
+    ),
+    "check_save_load": Check(exercise="save_weights", prefix="save", call=recording(_record_save),
+                             what=lambda case: "", judge=_judge_save, also=(1,)),
+    "check_better_cnn": layer_check("make_better_cnn", "better", _record_better, _better_what,
+                                    _judge_better),
+    "check_test_dataset": layer_check("make_test_dataset", "test_set", _record_test_set,
+                                      _test_set_what, _judge_test_set),
+    "check_fixed_net": Check(exercise="FixedNet", prefix="fixed", call=recording(_record_fixed),
+                             what=_fixed_what, judge=_judge_fixed, also=(1,)),
+}
+
+check_digits_dataset = runner(ASSIGNMENT, CHECKS, "check_digits_dataset")
+check_make_loaders = runner(ASSIGNMENT, CHECKS, "check_make_loaders")
+check_train_one_epoch = runner(ASSIGNMENT, CHECKS, "check_train_one_epoch")
+check_evaluate = runner(ASSIGNMENT, CHECKS, "check_evaluate")
+check_fit = runner(ASSIGNMENT, CHECKS, "check_fit")
+check_confusion_matrix = runner(ASSIGNMENT, CHECKS, "check_confusion_matrix")
+check_save_load = runner(ASSIGNMENT, CHECKS, "check_save_load")
+check_better_cnn = runner(ASSIGNMENT, CHECKS, "check_better_cnn")
+check_test_dataset = runner(ASSIGNMENT, CHECKS, "check_test_dataset")
+check_fixed_net = runner(ASSIGNMENT, CHECKS, "check_fixed_net")

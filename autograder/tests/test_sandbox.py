@@ -96,7 +96,8 @@ def test_the_kernel_never_sees_the_reference_outputs_of_assignments_judged_outsi
     assert any(f.endswith("autograder/references") for f in folders)
     allowed = {os.path.basename(p) for p in sandbox.kernel_readable_references()}
     outside = {"01-convolution-basics", "02-convolution-forward", "03-convolution-backward",
-               "04-pooling", "05-numpy-cnn", "06-pytorch-cnns"}
+               "04-pooling", "05-numpy-cnn", "06-pytorch-cnns",
+               "07-training-cnns"}
     assert not allowed & {f"{name}.npz" for name in outside}
 
 
