@@ -15,8 +15,13 @@ same array on the inputs of a test, both are named.
 
 Also here: the layouts of notebook 02 (`layout_mistake`, `bgr_to_rgb_mistake`, `im2col_mistake`)
 and `failing_case_problem`, which judges the test cases of 03's "spot the bugs".
+Notebook 05's spatial batch normalisation (`batchnorm_forward_mistake`,
+`batchnorm_running_mistake`, `batchnorm_backward_mistake`) and He initialisation
+(`he_init_mistake`) have theirs at the end, with `torch_use`, which says when an exercise to be
+written with NumPy alone reaches torch.
 """
 import itertools
+import types
 
 import numpy as np
 import torch
@@ -28,6 +33,8 @@ __all__ = [
     "conv_forward_mistake", "conv_backward_mistake", "max_pool_backward_mistake",
     "pool_forward_mistake", "avg_pool_backward_mistake", "layout_mistake", "bgr_to_rgb_mistake",
     "im2col_mistake", "failing_case_problem",
+    "batchnorm_forward_mistake", "batchnorm_running_mistake", "batchnorm_backward_mistake",
+    "he_init_mistake", "torch_use",
 ]
 
 
@@ -1495,3 +1502,506 @@ def conv_transpose_mistake(out, x, w, b, conv_param):
     wrong = _transpose_mistakes(x, w, b, s, p)
     wrong.append((lambda: _swap_hw(right), _T_SWAPPED))
     return _first_match(out, right, wrong) or _transpose_shape_mistake(out, x, w, s, p)
+
+
+# ----------------------------------------------------------------------------- batch normalisation
+# Spatial batch normalisation (05, exercises 1.5 and 1.6), with the conventions of that exercise:
+# statistics per channel over (N, H, W); the forward pass normalises with the biased variance;
+# running = momentum * running + (1 - momentum) * batch statistic, the running variance fed with
+# the unbiased batch variance; missing running statistics start at zeros and ones. That is
+# nn.BatchNorm2d(C, eps=eps, momentum=1 - momentum) exactly, which gives the right answers here.
+
+_BN_AXES = (0, 2, 3)
+_BN_WRONG_AXES = [
+    ((0,), "The statistics are taken per pixel, over the batch axis only: every (c, i, j) got a "
+           "mean and a variance of its own. Spatial batch normalisation gives each channel one "
+           "mean and one variance, over the images and both spatial axes, (0, 2, 3)."),
+    ((0, 1, 2, 3), "The statistics are taken over the whole batch at once, every channel "
+                   "together. Each channel gets its own mean and variance, over the axes "
+                   "(0, 2, 3): only the channel axis stays."),
+    ((2, 3), "The statistics are taken over each image's channel alone, axes (2, 3) (that is "
+             "instance normalisation). Batch normalisation also runs over the images of the "
+             "batch: axes (0, 2, 3)."),
+    ((1, 2, 3), "The statistics are taken over each image, all its channels together, axes "
+                "(1, 2, 3) (that is layer normalisation). Batch normalisation runs over the "
+                "images, per channel: axes (0, 2, 3)."),
+    ((0, 2), "The statistics leave out the width: they run over the images and the rows only. "
+             "Use both spatial axes, (0, 2, 3)."),
+    ((0, 3), "The statistics leave out the height: they run over the images and the columns "
+             "only. Use both spatial axes, (0, 2, 3)."),
+]
+_BN_UNBIASED = ("The output is normalised with the unbiased variance (divided by N·H·W - 1). "
+                "The forward pass uses the batch's own variance, the mean of the squared "
+                "deviations (divided by N·H·W, np.var's default); only the running variance "
+                "keeps the unbiased one.")
+_BN_EPS_OUTSIDE = ("eps is added to the standard deviation, outside the square root. It belongs "
+                   "under the root, added to the variance: sqrt(var + eps).")
+_BN_NO_EPS = "eps is missing: add it to the variance, under the square root."
+_BN_NOT_ROOTED = ("x - mean is divided by the variance (plus eps), not by its square root: "
+                  "normalise by the standard deviation sqrt(var + eps).")
+_BN_GAMMA_BETA = "gamma and beta are swapped: gamma scales the normalised values, beta shifts them."
+_BN_NO_BETA = "beta is missing: add beta[c] to every value of channel c after scaling by gamma."
+_BN_NO_GAMMA = "gamma is missing: multiply the normalised values of channel c by gamma[c]."
+_BN_TRAIN_RUNNING = ("In train mode the output is normalised with bn_param's running statistics. "
+                     "Train mode normalises with the batch's own mean and variance (and updates "
+                     "the running ones); only test mode reads them.")
+_BN_TEST_BATCH = ("In test mode the output is normalised with the batch's own statistics. Test "
+                  "mode uses bn_param['running_mean'] and bn_param['running_var'], so that an "
+                  "image's output does not depend on the other images of its batch.")
+_BN_TEST_UPDATED = ("In test mode the running statistics were updated with this batch before "
+                    "they were used. Test mode reads them as they are and changes nothing.")
+_BN_TEST_DEFAULTS = ("In test mode the output ignores the running statistics in bn_param: it is "
+                     "normalised as if the running mean were 0 and the running variance 1.")
+
+
+def _bn_settings(bn_param):
+    """(eps, momentum) of a bn_param dict, with the defaults 1e-5 and 0.9."""
+    return float(bn_param.get("eps", 1e-5)), float(bn_param.get("momentum", 0.9))
+
+
+def _bn_start(bn_param, C):
+    """The running mean and variance bn_param starts with (zeros and ones when it has none)."""
+    mean, var = bn_param.get("running_mean"), bn_param.get("running_var")
+    return (np.zeros(C) if mean is None else np.array(mean, dtype=np.float64),
+            np.ones(C) if var is None else np.array(var, dtype=np.float64))
+
+
+def _channel(v):
+    return np.asarray(v, dtype=np.float64).reshape(1, -1, 1, 1)
+
+
+def _bn_normalise(x, gamma, beta, mean, var, eps, root="inside", affine="right"):
+    """gamma * (x - mean) / sqrt(var + eps) + beta, or one of its classic variants.
+
+    mean, var: broadcastable to x. root: "inside" (right), "outside" (sqrt(var) + eps), "none"
+    (no eps) or "variance" (divided by var + eps). affine: "right", "swapped", "no_beta",
+    "no_gamma". Returns None where the variant is not finite."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = {"inside": np.sqrt(var + eps), "outside": np.sqrt(var) + eps,
+                 "none": np.sqrt(var), "variance": var + eps}[root]
+        x_hat = (x - mean) / scale
+    g, b = _channel(gamma), _channel(beta)
+    out = {"right": g * x_hat + b, "swapped": b * x_hat + g, "no_beta": g * x_hat,
+           "no_gamma": x_hat + b}[affine]
+    return out if np.all(np.isfinite(out)) else None
+
+
+def _bn_stats(x, axes=_BN_AXES, ddof=0):
+    """The mean and variance of x over `axes`, kept broadcastable (None when ddof leaves no value)."""
+    count = int(np.prod([x.shape[a] for a in axes]))
+    if count - ddof <= 0:
+        return None, None
+    return x.mean(axis=axes, keepdims=True), x.var(axis=axes, ddof=ddof, keepdims=True)
+
+
+def _bn_batch_stats(x):
+    """The batch mean, its biased and its unbiased variance per channel, (C,) each."""
+    M = x.shape[0] * x.shape[2] * x.shape[3]
+    mean, var = x.mean(axis=_BN_AXES), x.var(axis=_BN_AXES)
+    return mean, var, var * M / (M - 1) if M > 1 else None
+
+
+def _bn_torch_module(C, eps, momentum, start):
+    layer = torch.nn.BatchNorm2d(C, eps=eps, momentum=1 - momentum).double()
+    with torch.no_grad():
+        layer.running_mean.copy_(torch.from_numpy(start[0]))
+        layer.running_var.copy_(torch.from_numpy(start[1]))
+    return layer
+
+
+def _bn_torch_forward(x, gamma, beta, bn_param):
+    """nn.BatchNorm2d's output for one call of spatial_batchnorm_forward, and its running
+    mean and variance afterwards."""
+    x, gamma, beta = _floats(x, gamma, beta)
+    eps, momentum = _bn_settings(bn_param)
+    layer = _bn_torch_module(x.shape[1], eps, momentum, _bn_start(bn_param, x.shape[1]))
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(gamma))
+        layer.bias.copy_(torch.from_numpy(beta))
+        layer.train(bn_param.get("mode") == "train")
+        out = layer(torch.from_numpy(x)).numpy()
+    return out, layer.running_mean.numpy().copy(), layer.running_var.numpy().copy()
+
+
+def _bn_forward_mistakes(x, gamma, beta, bn_param):
+    """[(make, sentence)] of the classic wrong outputs of one forward call."""
+    eps, momentum = _bn_settings(bn_param)
+    start_mean, start_var = (_channel(v) for v in _bn_start(bn_param, x.shape[1]))
+    batch_mean, batch_var = _bn_stats(x)
+    norm = lambda mean, var, **how: _bn_normalise(x, gamma, beta, mean, var, eps, **how)  # noqa: E731
+    variants = [(dict(root="outside"), _BN_EPS_OUTSIDE), (dict(root="none"), _BN_NO_EPS),
+                (dict(root="variance"), _BN_NOT_ROOTED), (dict(affine="swapped"), _BN_GAMMA_BETA),
+                (dict(affine="no_beta"), _BN_NO_BETA), (dict(affine="no_gamma"), _BN_NO_GAMMA)]
+    if bn_param.get("mode") == "train":
+        wrong = [(lambda how=how: norm(batch_mean, batch_var, **how), sentence)
+                 for how, sentence in variants]
+        for axes, sentence in _BN_WRONG_AXES:
+            mean, var = _bn_stats(x, axes)
+            wrong.append((lambda mean=mean, var=var: norm(mean, var), sentence))
+        mean, var = _bn_stats(x, ddof=1)
+        wrong.append((lambda: None if mean is None else norm(mean, var), _BN_UNBIASED))
+        wrong.append((lambda: norm(start_mean, start_var), _BN_TRAIN_RUNNING))
+        return wrong
+    wrong = [(lambda how=how: norm(start_mean, start_var, **how), sentence) for how, sentence in variants]
+    wrong.append((lambda: norm(batch_mean, batch_var), _BN_TEST_BATCH))
+    for axes, _ in _BN_WRONG_AXES:
+        mean, var = _bn_stats(x, axes)
+        wrong.append((lambda mean=mean, var=var: norm(mean, var), _BN_TEST_BATCH))
+    mean, unbiased = _bn_batch_stats(x)[0], _bn_batch_stats(x)[2]
+    if unbiased is not None:
+        updated = (momentum * start_mean + (1 - momentum) * _channel(mean),
+                   momentum * start_var + (1 - momentum) * _channel(unbiased))
+        wrong.append((lambda: norm(*updated), _BN_TEST_UPDATED))
+    wrong.append((lambda: norm(np.zeros_like(start_mean), np.ones_like(start_var)), _BN_TEST_DEFAULTS))
+    return wrong
+
+
+def batchnorm_forward_mistake(out, x, gamma, beta, bn_param):
+    """Name the mistake in a wrong spatial batch normalisation forward pass (05, exercise 1.5).
+
+    Inputs:
+    - out: what the student returned, meant to be (N, C, H, W)
+    - x: (N, C, H, W); gamma, beta: (C,)
+    - bn_param: the dict as it was before the call: "mode" ("train" or "test"), and "eps",
+      "momentum", "running_mean", "running_var" when given
+    Returns a sentence, or None when out is right, is not an array of numbers, or fits no
+    known mistake.
+
+    Known mistakes, recognised by their values. In train mode: statistics over the wrong
+    axes (per pixel, the whole batch, per image and channel, per image, one spatial axis
+    left out), the unbiased variance, the running statistics used; in both modes: eps
+    outside the square root or missing, divided by the variance, gamma and beta swapped or
+    one of them missing; in test mode: the batch's own statistics used, the running
+    statistics updated before they were used, or ignored. When two mistakes give the same
+    array, both are named.
+    """
+    out = _numbers(out)
+    if out is None:
+        return None
+    x, gamma, beta = _floats(x, gamma, beta)
+    right = _bn_torch_forward(x, gamma, beta, bn_param)[0]
+    if _matches(out, right):
+        return None
+    return _first_match(out, right, _bn_forward_mistakes(x, gamma, beta, bn_param))
+
+
+_BN_RUN_PARTS = {
+    "none": ("bn_param['running_{which}'] did not change in train mode. Each train step blends "
+             "the batch's {statistic} into it: running = momentum * running + (1 - momentum) * "
+             "the batch's value."),
+    "reversed": ("The momentum is used the other way round: the batch's {statistic} got the "
+                 "weight momentum and the old running value 1 - momentum. That is PyTorch's "
+                 "convention (its momentum=0.1 means our 0.9); here the old running value keeps "
+                 "the weight momentum."),
+    "last": ("bn_param['running_{which}'] holds the last batch's {statistic} only: blend it "
+             "into the old running value with the momentum instead of replacing it."),
+    "biased": ("The running variance is fed the biased batch variance (divided by M = N·H·W), "
+               "as CS231n does. This exercise keeps the unbiased one, as nn.BatchNorm2d does: "
+               "the batch variance times M / (M - 1)."),
+    "std": ("The running variance is fed the batch's standard deviation; it takes the "
+            "(unbiased) variance."),
+    "zero": ("bn_param had no running_var, and yours started from zeros. Start it at ones (C,), "
+             "as nn.BatchNorm2d does (running_mean starts at zeros)."),
+}
+
+
+def _bn_running_candidates(batches, bn_param, which):
+    """{(update rule, variance kind, start): running statistic after the batches}."""
+    eps, momentum = _bn_settings(bn_param)
+    C = batches[0].shape[1]
+    given = bn_param.get(f"running_{which}") is not None
+    starts = {"given": _bn_start(bn_param, C)[0 if which == "mean" else 1]}
+    if which == "var" and not given:
+        starts["zero"] = np.zeros(C)
+    kinds = ["mean"] if which == "mean" else ["unbiased", "biased", "std"]
+    found = {}
+    for rule in ("right", "none", "reversed", "last"):
+        for kind in kinds:
+            for start_name, start in starts.items():
+                running = start.copy()
+                for x in batches:
+                    mean, biased, unbiased = _bn_batch_stats(x)
+                    value = {"mean": mean, "unbiased": unbiased, "biased": biased,
+                             "std": None if unbiased is None else np.sqrt(unbiased)}[kind]
+                    if value is None:
+                        running = None
+                        break
+                    if rule == "right":
+                        running = momentum * running + (1 - momentum) * value
+                    elif rule == "reversed":
+                        running = (1 - momentum) * running + momentum * value
+                    elif rule == "last":
+                        running = value.copy()
+                if running is not None:
+                    found[(rule, kind, start_name)] = running
+    return found
+
+
+def batchnorm_running_mistake(running, which, batches, bn_param):
+    """Name the mistake in a wrong running mean or variance after train steps (05, 1.5).
+
+    Inputs:
+    - running: what bn_param["running_mean"] (which="mean") or bn_param["running_var"]
+      (which="var") holds after the student's forward passes, meant to be (C,)
+    - batches: the inputs x (N, C, H, W) of the train-mode calls so far, in order
+    - bn_param: the dict as it was before the first call ("eps", "momentum", "running_mean",
+      "running_var" when given)
+    Returns a sentence, or None when running is right, is not an array of numbers, or fits
+    no known mistake.
+
+    Known mistakes: not updated, the momentum the other way round (PyTorch's convention), the
+    last batch's statistic kept alone, the biased variance (CS231n's convention) or the
+    standard deviation fed to the running variance, a missing running variance started at 0;
+    and any two of them together.
+    """
+    running = _numbers(running)
+    if running is None or which not in ("mean", "var"):
+        return None
+    batches = [_floats(x)[0] for x in batches]
+    found = _bn_running_candidates(batches, bn_param, which)
+    right = found.get(("right", "mean" if which == "mean" else "unbiased", "given"))
+    if right is None or _matches(running, right):
+        return None
+    statistic = "mean" if which == "mean" else "variance"
+    wrong = []
+    for (rule, kind, start), candidate in found.items():
+        parts = [part for part, wrong_part in ((rule, rule != "right"),
+                                               (kind, kind in ("biased", "std")),
+                                               (start, start == "zero")) if wrong_part]
+        if not parts:
+            continue
+        sentences = [_BN_RUN_PARTS[part].format(which=which, statistic=statistic) for part in parts]
+        count = {1: "", 2: "Two mistakes at once. ", 3: "Three mistakes at once. "}[len(sentences)]
+        sentence = count + " And: ".join(sentences)
+        wrong.append((lambda candidate=candidate: candidate, sentence))
+    return _first_match(running, right, wrong)
+
+
+_BN_DX_CONSTANTS = ("dx treats the batch mean and variance as constants: it is dout * gamma / "
+                    "sqrt(var + eps) alone. Both are computed from every x of the channel, so "
+                    "each x also moves the mean and the variance, and through them every output "
+                    "of its channel: dx needs the two terms that come through them.")
+_BN_DX_NO_MEAN = ("dx misses the term that comes through the batch mean: every x of a channel "
+                  "moves its mean, which shifts all its outputs. That term subtracts the mean "
+                  "over (N, H, W) of dout * gamma.")
+_BN_DX_NO_VAR = ("dx misses the term that comes through the batch variance: every x of a channel "
+                 "moves its variance, which rescales all its outputs. That term subtracts x_hat "
+                 "times the mean over (N, H, W) of dout * gamma * x_hat.")
+_BN_DX_NO_GAMMA = "dx forgets gamma: the gradient reaches x_hat as dout * gamma, not as dout."
+_BN_DX_AXES = ("The means in dx run over the wrong axes: the mean and variance of a channel are "
+               "taken over (N, H, W), so the terms through them average over axes (0, 2, 3).")
+_BN_DX_COUNT = ("dx divides by N where it should divide by M = N·H·W, the number of values each "
+                "channel's mean and variance are taken over.")
+_BN_DX_SIGN = "The two terms through the mean and the variance are added; they are subtracted."
+_BN_DGAMMA_DOUT = ("dgamma is the sum of dout: gamma multiplies x_hat, so dgamma sums dout * x_hat "
+                   "over (N, H, W).")
+_BN_DGAMMA_X = ("dgamma sums dout * x: gamma multiplies the normalised x_hat, so dgamma sums "
+                "dout * x_hat.")
+_BN_DGRADS_SWAPPED = "dgamma and dbeta are swapped: dbeta sums dout, dgamma sums dout * x_hat."
+_BN_DSUM_AXES = ("{name} is summed over the wrong axes: gamma[c] and beta[c] act on every value of "
+                 "channel c, in every image and at every position, so {name} sums over (0, 2, 3).")
+_BN_DSUM_MEAN = ("{name} is a mean instead of a sum: every value of channel c adds its part, so "
+                 "sum over (0, 2, 3).")
+
+
+def _bn_torch_grads(x, gamma, beta, dout, eps):
+    """out, dx, dgamma, dbeta of batch normalisation in train mode (torch autograd)."""
+    tx, tg, tb = _tensor(x, True), _tensor(gamma, True), _tensor(beta, True)
+    out = tnf.batch_norm(tx, None, None, tg, tb, training=True, eps=eps)
+    (out * _tensor(dout)).sum().backward()
+    return out.detach().numpy(), tx.grad.numpy(), tg.grad.numpy(), tb.grad.numpy()
+
+
+def _bn_dx_by_hand(x, gamma, dout, eps, axes=_BN_AXES, count=None, terms=("mean", "var"),
+                   use_gamma=True, sign=-1.0):
+    """dx of batch normalisation by hand, with the sums over `axes` divided by `count`."""
+    mean, var = _bn_stats(x)
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    dx_hat = dout * _channel(gamma) if use_gamma else dout
+    count = count or int(np.prod([x.shape[a] for a in axes]))
+    mean_of = lambda v: v.sum(axis=axes, keepdims=True) / count  # noqa: E731
+    dx = dx_hat.copy()
+    if "mean" in terms:
+        dx = dx + sign * mean_of(dx_hat)
+    if "var" in terms:
+        dx = dx + sign * x_hat * mean_of(dx_hat * x_hat)
+    return dx / np.sqrt(var + eps)
+
+
+def _bn_dsum_mistake(got, right, name, dout, weights):
+    """The classic mistakes of dgamma (weights: x_hat) or dbeta (weights: 1)."""
+    wrong_axes = [axes for r in range(5) for axes in itertools.combinations(range(4), r)
+                  if axes != _BN_AXES]
+    M = dout.shape[0] * dout.shape[2] * dout.shape[3]
+    return _first_match(got, right, [
+        *[(lambda axes=axes: (dout * weights).sum(axis=axes), _BN_DSUM_AXES.format(name=name))
+          for axes in wrong_axes],
+        (lambda: right / M, _BN_DSUM_MEAN.format(name=name)),
+    ])
+
+
+def batchnorm_backward_mistake(dx, dgamma, dbeta, x, gamma, beta, dout, eps=1e-5):
+    """Name the mistake in a wrong spatial batch normalisation backward pass (05, 1.6).
+
+    Inputs:
+    - dx, dgamma, dbeta: what the student returned, meant to be (N, C, H, W), (C,), (C,)
+    - x: (N, C, H, W) the train-mode input of the forward pass; gamma, beta: (C,)
+    - dout: (N, C, H, W), the upstream gradient; eps: the forward pass's eps
+    Returns a sentence, or None when all three are right or no known mistake fits.
+
+    dbeta is examined first, then dgamma, then dx; the first with a known mistake is named.
+    Known mistakes: dgamma and dbeta swapped; either summed over the wrong axes or a mean;
+    dgamma as the sum of dout or of dout * x; dx with the batch mean and variance treated as
+    constants, or one of the two terms through them missing, gamma left out, the terms
+    added instead of subtracted, the means over the wrong axes or divided by N. An answer
+    that is not an array of numbers is passed over.
+    """
+    x, gamma, beta, dout = _floats(x, gamma, beta, dout)
+    _, right_dx, right_dgamma, right_dbeta = _bn_torch_grads(x, gamma, beta, dout, eps)
+    mean, var = _bn_stats(x)
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    dbeta, dgamma, dx = _numbers(dbeta), _numbers(dgamma), _numbers(dx)
+    if (dbeta is not None and dgamma is not None and _matches(dbeta, right_dgamma)
+            and _matches(dgamma, right_dbeta) and not _matches(dbeta, right_dbeta)):
+        return _BN_DGRADS_SWAPPED
+    if dbeta is not None and not _matches(dbeta, right_dbeta):
+        named = _bn_dsum_mistake(dbeta, right_dbeta, "dbeta", dout, 1.0)
+        if named:
+            return named
+    if dgamma is not None and not _matches(dgamma, right_dgamma):
+        named = (_bn_dsum_mistake(dgamma, right_dgamma, "dgamma", dout, x_hat)
+                 or _first_match(dgamma, right_dgamma, [
+                     (lambda: dout.sum(axis=_BN_AXES), _BN_DGAMMA_DOUT),
+                     (lambda: (dout * x).sum(axis=_BN_AXES), _BN_DGAMMA_X)]))
+        if named:
+            return named
+    if dx is not None and not _matches(dx, right_dx):
+        N = x.shape[0]
+        by_hand = lambda **how: _bn_dx_by_hand(x, gamma, dout, eps, **how)  # noqa: E731
+        return _first_match(dx, right_dx, [
+            (lambda: by_hand(terms=()), _BN_DX_CONSTANTS),
+            (lambda: by_hand(terms=("var",)), _BN_DX_NO_MEAN),
+            (lambda: by_hand(terms=("mean",)), _BN_DX_NO_VAR),
+            (lambda: by_hand(use_gamma=False), _BN_DX_NO_GAMMA),
+            (lambda: by_hand(sign=1.0), _BN_DX_SIGN),
+            (lambda: by_hand(count=N), _BN_DX_COUNT),
+            (lambda: by_hand(axes=(0,)), _BN_DX_AXES),
+            (lambda: by_hand(axes=(0, 1, 2, 3)), _BN_DX_AXES),
+            (lambda: by_hand(axes=(2, 3)), _BN_DX_AXES),
+        ])
+    return None
+
+
+# ----------------------------------------------------------------------------- initialisation
+
+_HE_FAN_OUT = ("The spread uses fan_out = F * HH * WW ({fan_out}), the number of outputs an "
+               "input feeds, instead of fan_in = C * HH * WW ({fan_in}), the number of inputs "
+               "each output sums.")
+_HE_AFFINE_FAN_OUT = ("The spread uses M = {fan_out}, the number of outputs, instead of fan_in = "
+                      "D = {fan_in}. Here an affine layer computes x @ W with W of shape (D, M): "
+                      "each output sums the D inputs of a row of x (PyTorch's nn.Linear stores "
+                      "the transpose, (M, D)).")
+_HE_NO_KERNEL = ("fan_in leaves out the kernel: each output of a convolution sums C * HH * WW "
+                 "inputs ({fan_in}), not only the C = {C} channels.")
+_HE_NO_CHANNELS = ("fan_in leaves out the channels: each output of a convolution sums C * HH * "
+                   "WW inputs ({fan_in}), not only the HH * WW = {kernel} cells of one channel.")
+_HE_ALL = ("fan_in is the number of all the weights ({size}); it is the number of inputs each "
+           "output sums ({fan_in}).")
+_HE_FILTERS = ("fan_in is F, the number of filters ({F}): each output sums C * HH * WW inputs "
+               "({fan_in}).")
+_HE_NO_TWO = ("The spread is sqrt(1 / fan_in), without the 2: that is LeCun's and, for "
+              "fan_in = fan_out, Glorot's (Xavier) initialisation. After a ReLU, which zeroes "
+              "half of its inputs, He's sqrt(2 / fan_in) keeps the scale.")
+_HE_GLOROT = ("The spread is Glorot's (Xavier) sqrt(2 / (fan_in + fan_out)); He's is "
+              "sqrt(2 / fan_in), made for ReLU layers.")
+_HE_VARIANCE = ("2 / fan_in is the variance; the standard deviation is its square root.")
+_HE_FIXED = "The spread is the fixed 0.01 of SimpleConvNet; He's depends on fan_in: sqrt(2 / fan_in)."
+_HE_UNIFORM = ("The values are uniform, all within sqrt(3) standard deviations of 0: he_init "
+               "draws from a normal distribution.")
+_HE_TRANSPOSED = "The shape is transposed: return an array of exactly the shape given."
+
+
+def _he_fans(shape):
+    """{name: number} of the counts a spread might be taken from, for a conv or affine shape."""
+    if len(shape) == 4:
+        F, C, HH, WW = shape
+        return {"fan_in": C * HH * WW, "fan_out": F * HH * WW, "C": C, "kernel": HH * WW,
+                "size": F * C * HH * WW, "F": F}
+    if len(shape) == 2:
+        D, M = shape
+        return {"fan_in": D, "fan_out": M, "size": D * M}
+    return None
+
+
+def he_init_mistake(w, shape, seed=None):
+    """Name the mistake in a wrong He initialisation (05, exercise 2.2).
+
+    Inputs:
+    - w: what he_init(shape, rng) returned
+    - shape: (F, C, HH, WW) of a convolution's weights or (D, M) of an affine layer's
+    - seed: when rng was np.random.default_rng(seed), w is compared with exactly those draws;
+      otherwise by the spread of its values (for large arrays)
+    Returns a sentence, or None when w is right, is not an array of numbers, or fits no known
+    mistake.
+
+    Known mistakes: the spread from fan_out, from the channels or the kernel alone, from the
+    number of weights, from F; sqrt(1 / fan_in) (the 2 missing), Glorot's spread, the variance
+    used as the standard deviation, a fixed 0.01; uniform values; a transposed shape.
+    """
+    w = _numbers(w)
+    shape = tuple(int(s) for s in shape)
+    fans = _he_fans(shape)
+    if w is None or fans is None:
+        return None
+    if w.shape != shape:
+        return _HE_TRANSPOSED if w.shape == shape[::-1] else None
+    fan_in, fan_out = fans["fan_in"], fans["fan_out"]
+    right = np.sqrt(2 / fan_in)
+    spreads = [(np.sqrt(2 / fan_out), _HE_FAN_OUT if len(shape) == 4 else _HE_AFFINE_FAN_OUT),
+               (np.sqrt(2 / fans["size"]), _HE_ALL),
+               (np.sqrt(1 / fan_in), _HE_NO_TWO),
+               (np.sqrt(2 / (fan_in + fan_out)), _HE_GLOROT),
+               (2 / fan_in, _HE_VARIANCE),
+               (0.01, _HE_FIXED)]
+    if len(shape) == 4:
+        spreads += [(np.sqrt(2 / fans["C"]), _HE_NO_KERNEL), (np.sqrt(2 / fans["kernel"]), _HE_NO_CHANNELS),
+                    (np.sqrt(2 / fans["F"]), _HE_FILTERS)]
+    spreads = [(s, text.format(**fans)) for s, text in spreads if not np.isclose(s, right, rtol=1e-9)]
+    if seed is not None:
+        z = np.random.default_rng(seed).standard_normal(shape)
+        if _matches(w, z * right):
+            return None
+        return _first_match(w, z * right, [(lambda s=s: z * s, text) for s, text in spreads])
+    if w.size < 1000:
+        return None
+    measured = float(w.std())
+    if np.isclose(measured, right, rtol=0.05):
+        if np.mean(np.abs(w) > 2 * measured) < 0.01:      # normal draws: 4.6% beyond 2 std
+            return _HE_UNIFORM
+        return None
+    return _named([text for s, text in spreads if np.isclose(measured, s, rtol=0.05)])
+
+
+def torch_use(fn):
+    """A sentence when `fn` (a student's function) can reach torch under any name (the module,
+    a submodule, or a function or class of one), else None: for exercises to be written with
+    NumPy alone. Reads what fn reaches as course.shortcuts.reachable sees it."""
+    from course.shortcuts import reachable
+
+    for where, value in reachable(fn):
+        try:
+            if isinstance(value, types.ModuleType):
+                name = value.__name__
+            elif callable(value):
+                name = getattr(value, "__module__", None)
+            else:
+                continue
+        except Exception:  # an object that will not say where it is from
+            continue
+        if isinstance(name, str) and (name == "torch" or name.startswith("torch.")):
+            thing = (f"the module {name}" if isinstance(value, types.ModuleType)
+                     else f"{name}.{getattr(value, '__name__', type(value).__name__)}")
+            return (f"it can reach {thing} (as {where}): this exercise is to be written with "
+                    "NumPy alone. PyTorch is only the tests' reference here, not a way to the "
+                    "answer: take it out of your function.")
+    return None

@@ -333,6 +333,31 @@ LADDERS = {
         "Keep y = exp(log y) and t on self. backward: copy y, subtract 1 at each image's "
         "label (the same two index arrays), divide by N and multiply by dout.",
     )),
+    "a5_batchnorm_forward": ("Exercise 1.5: `spatial_batchnorm_forward`", (
+        "Everything is per channel: reduce over the axes (0, 2, 3), and reshape the (C,) results "
+        "to (1, C, 1, 1) so that they broadcast against x. Check the mode first, then read eps "
+        "and momentum with their defaults (dict.get).",
+        "Train mode: the batch mean and np.var's (biased) variance over (0, 2, 3) normalise x. "
+        "Then update the running arrays of bn_param in place: scale the old values by momentum "
+        "and add (1 - momentum) times the batch's statistic; for the variance, the batch "
+        "variance times M / (M - 1), with M = N·H·W. dict.setdefault puts zeros and ones in "
+        "when they are missing.",
+        "Test mode takes the running mean and variance where train mode takes the batch's. In "
+        "both, eps goes under the square root, next to the variance, and gamma scales before "
+        "beta shifts. Keep in the cache what the backward pass needs: the normalised x, gamma "
+        "and one over the standard deviation are enough.",
+    )),
+    "a5_batchnorm_backward": ("Exercise 1.6: `spatial_batchnorm_backward`", (
+        "dbeta and dgamma first: sums over (0, 2, 3), of dout and of dout times x_hat. For dx, "
+        "list the three ways one x reaches the loss: through its own x_hat, through the "
+        "channel's mean, and through the channel's variance.",
+        "With dx_hat = dout times gamma (as (1, C, 1, 1)), the formula of the text needs two "
+        "means per channel over (0, 2, 3): of dx_hat, and of dx_hat times x_hat. keepdims=True "
+        "keeps them broadcastable.",
+        "Subtract both from dx_hat, the second one multiplied by x_hat, and divide by the "
+        "standard deviation your forward pass kept. A check of your own: each channel of dx "
+        "sums to 0.",
+    )),
     "a5_simple_conv_net": ("Exercise 2.1: `SimpleConvNet`", (
         "Build it in the order of the task: sizes, then params, then layers. predict, loss, "
         "accuracy and gradient are short loops over self.layers.",
@@ -344,6 +369,17 @@ LADDERS = {
         "with t and returns the mean as a float. gradient: self.loss, then "
         "self.last_layer.backward(1), then each layer's backward in reversed order; collect "
         "dW and db of Conv1, Affine1, Affine2 under W1 ... b3.",
+    )),
+    "a5_he_init": ("Exercise 2.2: `he_init`", (
+        "Only fan_in differs between the two kinds of shape: the number of inputs one output "
+        "sums. A filter (C, HH, WW) sums over its channels and its kernel cells; an affine W "
+        "of shape (D, M) takes D inputs to M outputs.",
+        "len(shape) tells a convolution (4) from an affine layer (2). For 4, fan_in is the "
+        "product of the last three entries; for 2, the first entry (the second one would be "
+        "fan_out).",
+        "The standard deviation is the square root of 2 / fan_in. Scale one call of "
+        "standard_normal on the whole shape, made on the rng you were given: no np.random, and "
+        "no generator of your own.",
     )),
     "a5_pool_output_units": ("Exercise 3.1: `pool_output_units`", (
         "Follow the side of the square through the two layers with integers only: the "

@@ -10,6 +10,9 @@ from course.diagnose_layers import (avg_pool_backward_mistake, bgr_to_rgb_mistak
                                     conv_backward_mistake, conv_forward_mistake,
                                     failing_case_problem, im2col_mistake, layout_mistake,
                                     max_pool_backward_mistake, pool_forward_mistake)
+from course.diagnose_layers import (batchnorm_backward_mistake, batchnorm_forward_mistake,
+                                    batchnorm_running_mistake, he_init_mistake, torch_use)
+from torch.nn.functional import batch_norm as _bn_function
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((2, 3, 7, 5))
@@ -1225,3 +1228,400 @@ def test_transpose_sizes_from_the_shape_alone():
     assert "Height and width are swapped in out" in transpose(right.transpose(0, 1, 3, 2), 2, 0)
     assert transpose(np.zeros((2, 2, H_out + 3, W_out + 3)), 2, 0) is None   # a near miss
     assert transpose(np.zeros((2, 2, H_out - 3, W_out)), 2, 0) is None
+
+
+# ------------------------------------------- near misses of the classic mistakes (issue 14)
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_forward_near_misses_of_the_classic_mistakes_are_not_claimed(w, s, p):
+    """Answers that look like a known mistake without being it: a kernel flipped along one axis
+    (not "flipped"), twice the bias (not "once per input channel": C = 3), the biases in
+    another order, the right answer of one more zero of padding at stride 1, the output
+    upside down, the images in another order."""
+    right = student_conv(X, w, B, s, p)
+    near = [torch_conv(X, w[:, :, ::-1].copy(), B, s, p), torch_conv(X, w[:, :, :, ::-1].copy(), B, s, p),
+            torch_conv(X, w, 2 * B, s, p), torch_conv(X, w, B[::-1].copy(), s, p),
+            right[:, :, ::-1].copy(), right[::-1].copy()]
+    if s == 1:
+        near.append(torch_conv(X, w, B, s, p + 1))
+    for got in near:
+        assert forward(got, w, s, p) is None
+
+
+@pytest.mark.xfail(strict=True, reason="the shape alone is taken for one-sided padding: pad 1 on "
+                   "every side where pad 2 was asked has the size of pad 2 on one side")
+def test_one_zero_of_padding_too_few_is_not_called_one_sided():
+    got = torch_conv(X, W_RECT, B, 1, 1)                  # pad 1 everywhere; pad 2 was asked
+    assert "one side" not in (forward(got, W_RECT, 1, 2) or "")
+
+
+@pytest.mark.parametrize("w, s, p", CONFIGS, ids=IDS)
+def test_backward_near_misses_of_the_scatter_are_not_claimed(w, s, p):
+    """Wrong gradients that no known mistake gives: twice dx, the images or channels of dx in
+    another order, db in another order, dw flipped along one axis."""
+    dout, _, dx, dw_each, db = backward_case(w, s, p)
+    dw = dw_each.sum(axis=0)
+    for got in [(2 * dx, dw, db), (dx[::-1].copy(), dw, db), (dx[:, ::-1].copy(), dw, db),
+                (dx, dw, db[::-1].copy()), (dx, dw[:, :, ::-1].copy(), db)]:
+        assert backward(*got, w, s, p, dout) is None
+
+
+def test_bgr_near_misses_are_not_claimed():
+    image = np.random.default_rng(9).integers(0, 256, (4, 5, 3))
+    for got in (image[:, :, [0, 2, 1]], image[:, :, [1, 2, 0]], image[::-1, :, ::-1],
+                image.transpose(1, 0, 2)[:, :, ::-1]):
+        assert bgr_to_rgb_mistake(got, image) is None
+
+
+@pytest.mark.parametrize("HH, WW, s, p", [(3, 2, 1, 2), (3, 3, 2, 2)], ids=["3x2-s1-p2", "3x3-s2-p2"])
+def test_im2col_one_zero_of_padding_too_few_is_not_called_missing(HH, WW, s, p):
+    got = student_im2col(XI, HH, WW, s, p, pad=p - 1)
+    assert "padding is missing" not in (im2col_mistake(got, XI, HH, WW, s, p) or "")
+
+
+@pytest.mark.parametrize("ph, pw, s, mode", [(3, 3, 2, "max"), (3, 1, 2, "max"), (1, 3, 1, "avg"),
+                                             (3, 3, 2, "avg")])
+def test_pool_forward_near_misses_are_not_claimed(ph, pw, s, mode):
+    x = np.random.default_rng(10).standard_normal((2, 3, 7, 9))
+    pool = tnf.max_pool2d if mode == "max" else tnf.avg_pool2d
+    right = pool(torch.tensor(x), (ph, pw), stride=s).numpy()
+    smallest = -tnf.max_pool2d(torch.tensor(-x), (ph, pw), stride=s).numpy()
+    for got in (2 * right, right[:, :, ::-1].copy(), right[::-1].copy(), np.sort(right, axis=3),
+                smallest):
+        assert pool_forward_mistake(got, x, {"pool_height": ph, "pool_width": pw, "stride": s},
+                                    mode) is None
+
+
+# ------------------------------------------------------- spatial batch normalisation (05)
+
+def bn_x(seed, shape=(2, 3, 4, 5)):
+    """x whose channels differ in mean and spread, channel 0 with a small spread (eps matters)."""
+    r = np.random.default_rng(seed)
+    C = shape[1]
+    spread, shift = r.uniform(0.5, 3.0, size=C), r.normal(scale=3.0, size=C)
+    spread[0] = 0.02
+    return r.standard_normal(shape) * spread.reshape(1, C, 1, 1) + shift.reshape(1, C, 1, 1)
+
+
+BN_X = bn_x(0)
+BN_GAMMA, BN_BETA = np.array([1.5, 0.7, 1.2]), np.array([0.3, -1.0, 0.5])
+BN_START = {"running_mean": np.array([0.5, -0.2, 1.0]), "running_var": np.array([1.5, 0.8, 2.0])}
+
+
+def student_bn(x, gamma, beta, bn_param, axes=(0, 2, 3), ddof=0, root="inside", affine="right",
+               stats="own"):
+    """A student's forward pass, with switches for the classic mistakes.
+
+    stats: "own" (the batch's in train mode, the running ones in test mode), "batch", "running"
+    or "updated" (the running statistics updated with this batch first)."""
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    C = x.shape[1]
+    rm = bn_param.get("running_mean", np.zeros(C)).reshape(1, C, 1, 1)
+    rv = bn_param.get("running_var", np.ones(C)).reshape(1, C, 1, 1)
+    if stats == "own":
+        stats = "batch" if bn_param["mode"] == "train" else "running"
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, ddof=ddof, keepdims=True)
+    if stats == "running":
+        mean, var = rm, rv
+    elif stats == "updated":
+        M = x.shape[0] * x.shape[2] * x.shape[3]
+        mean = momentum * rm + (1 - momentum) * x.mean(axis=(0, 2, 3), keepdims=True)
+        var = momentum * rv + (1 - momentum) * x.var(axis=(0, 2, 3), keepdims=True) * M / (M - 1)
+    scale = {"inside": np.sqrt(var + eps), "outside": np.sqrt(var) + eps, "none": np.sqrt(var),
+             "variance": var + eps}[root]
+    x_hat = (x - mean) / scale
+    g, b = gamma.reshape(1, C, 1, 1), beta.reshape(1, C, 1, 1)
+    return {"right": g * x_hat + b, "swapped": b * x_hat + g, "no_beta": g * x_hat,
+            "no_gamma": x_hat + b}[affine]
+
+
+def bn_forward(out, mode="train", x=BN_X, **settings):
+    return batchnorm_forward_mistake(out, x, BN_GAMMA, BN_BETA, {"mode": mode, **BN_START, **settings})
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+def test_bn_forward_right_answers_and_near_misses_give_none(mode):
+    param = {"mode": mode, **BN_START}
+    right = student_bn(BN_X, BN_GAMMA, BN_BETA, param)
+    assert bn_forward(right, mode) is None
+    assert bn_forward(right + 1e-12, mode) is None
+    assert bn_forward(right + 0.5, mode) is None                  # wrong, but no known mistake
+    assert bn_forward(right[:, :2], mode) is None                 # a wrong shape alone
+    assert bn_forward(np.zeros((2, 3, 4, 5), dtype=bool), mode) is None
+    assert bn_forward("not an array", mode) is None
+
+
+@pytest.mark.parametrize("axes, says", [((0,), "per pixel"), ((0, 1, 2, 3), "whole batch"),
+                                        ((2, 3), "instance normalisation"),
+                                        ((1, 2, 3), "layer normalisation"),
+                                        ((0, 2), "leave out the width"),
+                                        ((0, 3), "leave out the height")])
+def test_bn_forward_wrong_axes(axes, says):
+    out = student_bn(BN_X, BN_GAMMA, BN_BETA, {"mode": "train"}, axes=axes)
+    assert says in bn_forward(out)
+
+
+def test_bn_forward_per_pixel_is_right_when_each_image_is_one_pixel():
+    """H = W = 1: statistics per pixel are the statistics per channel, so nothing is claimed."""
+    x = bn_x(1, (6, 3, 1, 1))
+    out = student_bn(x, BN_GAMMA, BN_BETA, {"mode": "train"}, axes=(0,))
+    assert bn_forward(out, x=x) is None
+
+
+@pytest.mark.parametrize("switch, says", [
+    (dict(ddof=1), "unbiased variance"), (dict(root="outside"), "outside the square root"),
+    (dict(root="none"), "eps is missing"), (dict(root="variance"), "divided by the variance"),
+    (dict(affine="swapped"), "gamma and beta are swapped"), (dict(affine="no_beta"), "beta is missing"),
+    (dict(affine="no_gamma"), "gamma is missing"), (dict(stats="running"), "In train mode"),
+])
+def test_bn_forward_train_mode_mistakes(switch, says):
+    out = student_bn(BN_X, BN_GAMMA, BN_BETA, {"mode": "train", **BN_START}, **switch)
+    assert says in bn_forward(out)
+
+
+@pytest.mark.parametrize("switch, says", [
+    (dict(stats="batch"), "the batch's own statistics"), (dict(stats="updated"), "updated with this batch"),
+    (dict(root="outside"), "outside the square root"), (dict(affine="swapped"), "gamma and beta are swapped"),
+])
+def test_bn_forward_test_mode_mistakes(switch, says):
+    out = student_bn(BN_X, BN_GAMMA, BN_BETA, {"mode": "test", **BN_START}, **switch)
+    assert says in bn_forward(out, "test")
+
+
+def test_bn_forward_eps_is_not_claimed_where_it_cannot_be_seen():
+    """eps = 1e-12: outside the root or missing, it changes nothing visible."""
+    for root in ("outside", "none"):
+        out = student_bn(BN_X, BN_GAMMA, BN_BETA, {"mode": "train", "eps": 1e-12}, root=root)
+        assert bn_forward(out, eps=1e-12) is None
+
+
+def test_bn_forward_test_mode_batch_statistics_not_claimed_when_they_are_the_running_ones():
+    running = {"running_mean": BN_X.mean(axis=(0, 2, 3)), "running_var": BN_X.var(axis=(0, 2, 3))}
+    out = student_bn(BN_X, BN_GAMMA, BN_BETA, {"mode": "test", **running}, stats="batch")
+    assert batchnorm_forward_mistake(out, BN_X, BN_GAMMA, BN_BETA, {"mode": "test", **running}) is None
+
+
+def test_bn_forward_swapped_gamma_beta_not_claimed_when_they_are_equal():
+    gamma = beta = np.array([1.0, 2.0, 0.5])
+    out = student_bn(BN_X, gamma, beta, {"mode": "train"}, affine="swapped")
+    assert batchnorm_forward_mistake(out, BN_X, gamma, beta, {"mode": "train"}) is None
+
+
+def student_running(batches, bn_param, rule="right", kind="unbiased", start_var=None):
+    C = batches[0].shape[1]
+    momentum = bn_param.get("momentum", 0.9)
+    mean = np.array(bn_param.get("running_mean", np.zeros(C)), dtype=float)
+    var = np.array(bn_param.get("running_var", np.ones(C) if start_var is None else start_var), dtype=float)
+    for x in batches:
+        M = x.shape[0] * x.shape[2] * x.shape[3]
+        m, v = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+        v = v * M / (M - 1) if kind == "unbiased" else v
+        if rule == "right":
+            mean, var = momentum * mean + (1 - momentum) * m, momentum * var + (1 - momentum) * v
+        elif rule == "reversed":
+            mean, var = (1 - momentum) * mean + momentum * m, (1 - momentum) * var + momentum * v
+        elif rule == "last":
+            mean, var = m, v
+    return mean, var
+
+
+BATCHES = [bn_x(10 + k) + k for k in range(3)]
+
+
+@pytest.mark.parametrize("start", [True, False])
+def test_bn_running_right_answers_give_none(start):
+    param = {"momentum": 0.8, **(BN_START if start else {})}
+    mean, var = student_running(BATCHES, param)
+    assert batchnorm_running_mistake(mean, "mean", BATCHES, param) is None
+    assert batchnorm_running_mistake(var, "var", BATCHES, param) is None
+    assert batchnorm_running_mistake(var + 0.3, "var", BATCHES, param) is None     # no known mistake
+    assert batchnorm_running_mistake(None, "var", BATCHES, param) is None
+    assert batchnorm_running_mistake(var, "std", BATCHES, param) is None
+
+
+@pytest.mark.parametrize("rule, kind, which, says", [
+    ("none", "unbiased", "mean", "did not change in train mode"),
+    ("reversed", "unbiased", "mean", "the other way round"),
+    ("last", "unbiased", "mean", "the last batch's mean only"),
+    ("right", "biased", "var", "biased batch variance"),
+    ("reversed", "unbiased", "var", "the other way round"),
+])
+def test_bn_running_mistakes(rule, kind, which, says):
+    param = dict(BN_START)
+    mean, var = student_running(BATCHES, param, rule, kind)
+    assert says in batchnorm_running_mistake(mean if which == "mean" else var, which, BATCHES, param)
+
+
+def test_bn_running_two_mistakes_at_once_and_a_variance_started_at_zero():
+    mean, var = student_running(BATCHES, {}, "reversed", "biased")
+    named = batchnorm_running_mistake(var, "var", BATCHES, {})
+    assert named.startswith("Two mistakes at once.") and "other way round" in named and "biased" in named
+    _, var = student_running(BATCHES, {}, start_var=np.zeros(3))
+    assert "started from zeros" in batchnorm_running_mistake(var, "var", BATCHES, {})
+
+
+def test_bn_running_reversed_momentum_not_claimed_at_one_half():
+    """momentum 0.5 weighs old and new alike: the two conventions agree, nothing to name."""
+    param = {"momentum": 0.5, **BN_START}
+    mean, _ = student_running(BATCHES, param, "reversed")
+    assert batchnorm_running_mistake(mean, "mean", BATCHES, param) is None
+
+
+def student_bn_backward(x, gamma, dout, eps=1e-5, terms=("mean", "var"), use_gamma=True, axes=(0, 2, 3)):
+    C = x.shape[1]
+    mean, var = x.mean(axis=(0, 2, 3), keepdims=True), x.var(axis=(0, 2, 3), keepdims=True)
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    dx_hat = dout * gamma.reshape(1, C, 1, 1) if use_gamma else dout
+    dx = dx_hat.copy()
+    if "mean" in terms:
+        dx -= dx_hat.mean(axis=axes, keepdims=True)
+    if "var" in terms:
+        dx -= x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True)
+    return dx / np.sqrt(var + eps), (dout * x_hat).sum(axis=(0, 2, 3)), dout.sum(axis=(0, 2, 3))
+
+
+DOUT_BN = np.random.default_rng(20).standard_normal(BN_X.shape)
+
+
+def bn_backward(dx, dgamma, dbeta, dout=DOUT_BN):
+    return batchnorm_backward_mistake(dx, dgamma, dbeta, BN_X, BN_GAMMA, BN_BETA, dout)
+
+
+def test_bn_backward_right_answers_and_near_misses_give_none():
+    dx, dgamma, dbeta = student_bn_backward(BN_X, BN_GAMMA, DOUT_BN)
+    assert bn_backward(dx, dgamma, dbeta) is None
+    assert bn_backward(dx + 1e-13, dgamma, dbeta) is None
+    assert bn_backward(dx + 0.1, dgamma, dbeta) is None            # wrong, but no known mistake
+    assert bn_backward(dx, dgamma, "dbeta") is None
+
+
+@pytest.mark.parametrize("switch, says", [
+    (dict(terms=()), "as constants"), (dict(terms=("var",)), "through the batch mean"),
+    (dict(terms=("mean",)), "through the batch variance"), (dict(use_gamma=False), "forgets gamma"),
+    (dict(axes=(0,)), "wrong axes"),
+])
+def test_bn_backward_dx_mistakes(switch, says):
+    dx, dgamma, dbeta = student_bn_backward(BN_X, BN_GAMMA, DOUT_BN, **switch)
+    assert says in bn_backward(dx, dgamma, dbeta)
+
+
+def test_bn_backward_dgamma_and_dbeta_mistakes():
+    dx, dgamma, dbeta = student_bn_backward(BN_X, BN_GAMMA, DOUT_BN)
+    assert "swapped" in bn_backward(dx, dbeta, dgamma)
+    assert "sum of dout" in bn_backward(dx, dbeta.copy(), dbeta)
+    assert "dout * x:" in bn_backward(dx, (DOUT_BN * BN_X).sum(axis=(0, 2, 3)), dbeta)
+    assert "dbeta is summed over the wrong axes" in bn_backward(dx, dgamma, DOUT_BN.sum(axis=0))
+    assert "dgamma is a mean" in bn_backward(dx, dgamma / 40, dbeta)
+
+
+def test_bn_backward_a_missing_variance_term_is_not_claimed_when_it_is_zero():
+    """dout orthogonal to x_hat in every channel: the term through the variance is 0, so the
+    answer without it is right."""
+    mean, var = BN_X.mean(axis=(0, 2, 3), keepdims=True), BN_X.var(axis=(0, 2, 3), keepdims=True)
+    x_hat = (BN_X - mean) / np.sqrt(var + 1e-5)
+    dout = DOUT_BN - x_hat * (DOUT_BN * x_hat).sum(axis=(0, 2, 3), keepdims=True) / (x_hat ** 2).sum(
+        axis=(0, 2, 3), keepdims=True)
+    dx, dgamma, dbeta = student_bn_backward(BN_X, BN_GAMMA, dout, terms=("mean",))
+    assert batchnorm_backward_mistake(dx, dgamma, dbeta, BN_X, BN_GAMMA, BN_BETA, dout) is None
+
+
+# ------------------------------------------------------- He initialisation (05)
+
+def student_he(shape, seed, fan=None, std=None, uniform=False):
+    rng_ = np.random.default_rng(seed)
+    fan = fan or (int(np.prod(shape[1:])) if len(shape) == 4 else shape[0])
+    std = std if std is not None else np.sqrt(2 / fan)
+    if uniform:
+        bound = np.sqrt(3) * std
+        return rng_.uniform(-bound, bound, size=shape)
+    return std * rng_.standard_normal(shape)
+
+
+@pytest.mark.parametrize("shape", [(16, 8, 3, 3), (32, 3, 5, 3), (400, 150)])
+def test_he_right_answers_and_near_misses_give_none(shape):
+    w = student_he(shape, 1)
+    assert he_init_mistake(w, shape, 1) is None
+    assert he_init_mistake(w, shape) is None
+    other = np.random.default_rng(99).standard_normal(shape) * w.std()    # right spread, other draws
+    assert he_init_mistake(other, shape, 1) is None and he_init_mistake(other, shape) is None
+    assert he_init_mistake(w[:2], shape, 1) is None                        # a wrong shape alone
+    assert he_init_mistake(w.astype(bool), shape, 1) is None
+
+
+@pytest.mark.parametrize("shape, fan, says", [
+    ((16, 8, 3, 3), 16 * 9, "fan_out = F * HH * WW (144)"),
+    ((16, 8, 3, 3), 8, "leaves out the kernel"),
+    ((16, 8, 3, 3), 9, "leaves out the channels"),
+    ((16, 8, 3, 3), 16 * 8 * 9, "number of all the weights"),
+    ((400, 150), 150, "instead of fan_in = D = 400"),
+])
+def test_he_wrong_fans(shape, fan, says):
+    assert says in he_init_mistake(student_he(shape, 2, fan=fan), shape, 2)
+    assert says in he_init_mistake(student_he(shape, 2, fan=fan), shape)
+
+
+def test_he_wrong_spreads_and_uniform_draws():
+    shape = (32, 3, 5, 3)
+    fan_in, fan_out = 45, 32 * 15
+    assert "without the 2" in he_init_mistake(student_he(shape, 3, std=np.sqrt(1 / fan_in)), shape, 3)
+    assert "Glorot" in he_init_mistake(student_he(shape, 3, std=np.sqrt(2 / (fan_in + fan_out))), shape, 3)
+    assert "variance" in he_init_mistake(student_he(shape, 3, std=2 / fan_in), shape, 3)
+    assert "0.01" in he_init_mistake(student_he(shape, 3, std=0.01), shape, 3)
+    assert "uniform" in he_init_mistake(student_he(shape, 3, uniform=True), shape)
+    assert "transposed" in he_init_mistake(student_he((150, 400), 3, fan=400), (400, 150), 3)
+
+
+def test_he_fan_out_is_not_claimed_when_it_equals_fan_in():
+    """F = C: fan_out = fan_in, so the spread from fan_out is right."""
+    shape = (16, 16, 3, 3)
+    w = student_he(shape, 4, fan=16 * 9)
+    assert he_init_mistake(w, shape, 4) is None
+
+
+def test_he_small_arrays_are_not_judged_by_their_spread():
+    assert he_init_mistake(student_he((4, 10), 5, fan=10), (4, 10)) is None
+    assert "fan_in = D = 4" in he_init_mistake(student_he((4, 10), 5, fan=10), (4, 10), 5)
+
+
+# ------------------------------------------------------- torch_use
+
+_A_TENSOR = torch.zeros(3)
+
+
+def _numpy_only(x):
+    return np.mean(x, axis=(0, 2, 3))
+
+
+def _through_torch(x):
+    return torch.from_numpy(x).mean().item()
+
+
+def _through_a_name(x):
+    return _bn_function(x, None, None)      # from torch.nn.functional import batch_norm as ...
+
+
+def _through_a_helper(x):
+    return _through_torch(x)
+
+
+def _with_an_attribute_named_like_a_tensor(x):
+    return x._A_TENSOR if hasattr(x, "_A_TENSOR") else x
+
+
+def test_torch_use():
+    assert torch_use(_numpy_only) is None
+    assert torch_use(_with_an_attribute_named_like_a_tensor) is None   # a tensor is not a way out
+    assert "the module torch (as torch (used by _through_torch))" in torch_use(_through_torch)
+    assert "torch.nn.functional.batch_norm (as _bn_function" in torch_use(_through_a_name)
+    assert "the module torch" in torch_use(_through_a_helper)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="_tensor keeps the negative strides of "
+                   "w[:, :, ::-1, ::-1] when the kernel is 1x1 (NumPy calls that array "
+                   "contiguous), and torch refuses them")
+def test_a_wrong_dx_with_a_one_by_one_kernel_can_be_diagnosed():
+    x, w, b = X[:1, :2, :3, :5], rng.standard_normal((3, 2, 1, 1)), B[:3]
+    dout = np.random.default_rng(11).standard_normal((1, 3, 3, 5))
+    _, dw = student_backward(x, w, 1, 0, dout)            # dw right, dx all zeros: unknown
+    assert conv_backward_mistake(np.zeros((1, 2, 3, 5)), dw, dout.sum(axis=(0, 2, 3)), x, w, b,
+                                 {"stride": 1, "pad": 0}, dout) is None

@@ -1,5 +1,6 @@
 """Cases for 05-numpy-cnn. Oracle: torch in float64 (conv2d, relu, linear, max_pool2d,
-cross_entropy and their autograd gradients), and torch's layer shapes for the unit counts.
+cross_entropy, batch_norm and nn.BatchNorm2d, and their autograd gradients), torch's layer
+shapes for the unit counts, and torch.nn.init's fan_in and ReLU gain for the spread of he_init.
 
 Max-pooling ties: PyTorch's CPU max pooling sends the gradient of a window to the first maximum
 in row-major order, the rule the notebook asks for; two pooling cases hold small integers, so
@@ -18,7 +19,8 @@ from course.data import load_digits
 SEED = 2026 + 5
 JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every field but the OUTPUT_FIELDS
 OUTPUT_FIELDS = {"out", "dx", "dW", "db", "loss", "scores", "expected",
-                 "grad_W1", "grad_b1", "grad_W2", "grad_b2", "grad_W3", "grad_b3"}
+                 "grad_W1", "grad_b1", "grad_W2", "grad_b2", "grad_W3", "grad_b3",
+                 "out_test", "running_means", "running_vars", "dgamma", "dbeta", "std"}
 
 # (N, C, H, W, F, HH, WW, stride, pad, float32 input): non-square inputs and kernels, strides
 # 1-3, pads 0-2, every case tiled exactly; one float32 input like the digits
@@ -78,6 +80,37 @@ POOL_UNITS_CASES = [
 TRAIN_CASES = [("adam", 0.05), ("momentum", 0.1), ("sgd", 0.5)]
 TRAIN_REFUSED = ["adagrad"]
 TRAIN_DIGITS = 150          # the first 100 train, the other 50 test
+
+# Spatial batch normalisation, the exercise's conventions: momentum weighs the old running value
+# (torch's momentum is 1 - ours), the running variance is fed the unbiased batch variance, and
+# missing running statistics start at zeros and ones. nn.BatchNorm2d(C, eps, 1 - momentum) in
+# float64 is then the oracle as it stands. (N, C, H, W, settings, running statistics given):
+# non-square inputs, C > 1 (and C = 1 once), one channel in each x with a small spread, where eps
+# matters; H = W = 1 once (per pixel is then per channel).
+BN_CASES = [
+    (2, 3, 5, 4, {}, True),
+    (1, 2, 3, 7, {"eps": 0.1, "momentum": 0.8}, True),
+    (4, 1, 2, 5, {}, False),
+    (3, 4, 2, 3, {"eps": 1e-3}, True),
+    (2, 5, 6, 1, {"momentum": 0.5}, True),
+    (6, 2, 1, 1, {}, True),
+]
+# (mode, x shape) that spatial_batchnorm_forward must refuse with ValueError
+BN_REFUSED = [("eval", (2, 2, 3, 3)), ("training", (1, 3, 2, 2)), ("train", (1, 3, 1, 1))]
+# (N, C, H, W, settings, running statistics given): three train steps on drifting batches,
+# then test mode on another batch
+BN_RUN_CASES = [
+    (2, 3, 4, 5, {}, True),
+    (3, 2, 3, 7, {"momentum": 0.7}, False),
+    (2, 4, 2, 2, {"eps": 0.01, "momentum": 0.95}, True),
+]
+BN_RUN_STEPS = 3
+# (N, C, H, W, eps or None): the backward pass after a train-mode forward pass
+BN_BACK_CASES = [(2, 3, 4, 5, None), (3, 2, 3, 7, 0.1), (1, 4, 2, 6, None), (4, 1, 5, 3, 1e-3)]
+# (shape, seed) of he_init: conv weights (F, C, HH, WW) with non-square kernels (one with
+# fan_in = fan_out), affine weights (D, M); 2,000 values or more each, for the spread
+HE_CASES = [((32, 8, 5, 3), 0), ((24, 20, 1, 7), 1), ((16, 16, 3, 3), 2), ((256, 128), 3),
+            ((100, 300), 4), ((50, 64, 2, 4), 5)]
 
 
 def _grads(fn, inputs, dout):
@@ -201,4 +234,95 @@ def build():
     for i, optimizer in enumerate(TRAIN_REFUSED):
         refs.update({f"train_refused/{i}/x": x, f"train_refused/{i}/t": t,
                      f"train_refused/{i}/optimizer": np.array(optimizer)})
+    refs.update(_batchnorm_cases(np.random.default_rng(SEED + 1)))
+    refs.update(_he_cases())
+    return refs
+
+
+def _channels_apart(rng, shape):
+    """x of `shape` whose channels have different means and spreads; channel 0 hardly varies."""
+    C = shape[1]
+    spread, shift = rng.uniform(0.5, 3.0, size=C), rng.normal(scale=3.0, size=C)
+    spread[0] = 0.02
+    return rng.standard_normal(shape) * spread.reshape(1, C, 1, 1) + shift.reshape(1, C, 1, 1)
+
+
+def _bn_layer(C, gamma, beta, settings, start):
+    """nn.BatchNorm2d in float64 with the exercise's conventions (see BN_CASES)."""
+    layer = torch.nn.BatchNorm2d(C, eps=settings.get("eps", 1e-5),
+                                 momentum=1 - settings.get("momentum", 0.9)).double()
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(gamma))
+        layer.bias.copy_(torch.from_numpy(beta))
+        if start is not None:
+            layer.running_mean.copy_(torch.from_numpy(start[0]))
+            layer.running_var.copy_(torch.from_numpy(start[1]))
+    return layer
+
+
+def _bn_case(prefix, rng, C, settings, given):
+    """The fields every batch normalisation case shares, and its running statistics (or None)."""
+    gamma, beta = rng.uniform(0.5, 2.0, size=C), rng.normal(size=C)
+    start = (rng.normal(size=C), rng.uniform(0.5, 2.0, size=C)) if given else None
+    fields = {f"{prefix}/gamma": gamma, f"{prefix}/beta": beta,
+              **{f"{prefix}/{key}": np.array(float(value)) for key, value in settings.items()}}
+    if start is not None:
+        fields[f"{prefix}/start_mean"], fields[f"{prefix}/start_var"] = start
+    return fields, gamma, beta, start
+
+
+def _batchnorm_cases(rng):
+    refs = {}
+    for i, (N, C, H, W, settings, given) in enumerate(BN_CASES):
+        fields, gamma, beta, start = _bn_case(f"bn/{i}", rng, C, settings, given)
+        x, x_test = _channels_apart(rng, (N, C, H, W)), _channels_apart(rng, (N + 1, C, H, W))
+        with torch.no_grad():
+            out = _bn_layer(C, gamma, beta, settings, start).train()(torch.from_numpy(x)).numpy()
+            out_test = _bn_layer(C, gamma, beta, settings, start).eval()(torch.from_numpy(x_test)).numpy()
+        refs.update(fields)
+        refs.update({f"bn/{i}/x": x, f"bn/{i}/x_test": x_test, f"bn/{i}/out": out,
+                     f"bn/{i}/out_test": out_test})
+    for i, (mode, shape) in enumerate(BN_REFUSED):
+        refs[f"bn_refused/{i}/mode"], refs[f"bn_refused/{i}/x_shape"] = np.array(mode), np.array(shape)
+
+    for i, (N, C, H, W, settings, given) in enumerate(BN_RUN_CASES):
+        fields, gamma, beta, start = _bn_case(f"bn_run/{i}", rng, C, settings, given)
+        batches = np.stack([_channels_apart(rng, (N, C, H, W)) + step for step in range(1, BN_RUN_STEPS + 1)])
+        x_test = _channels_apart(rng, (1, C, H, W)) + 2.0
+        layer = _bn_layer(C, gamma, beta, settings, start)
+        means, variances = [], []
+        with torch.no_grad():
+            for x in batches:
+                layer.train()(torch.from_numpy(x))
+                means.append(layer.running_mean.numpy().copy())
+                variances.append(layer.running_var.numpy().copy())
+            out_test = layer.eval()(torch.from_numpy(x_test)).numpy()
+        refs.update(fields)
+        refs.update({f"bn_run/{i}/batches": batches, f"bn_run/{i}/x_test": x_test,
+                     f"bn_run/{i}/running_means": np.stack(means),
+                     f"bn_run/{i}/running_vars": np.stack(variances), f"bn_run/{i}/out_test": out_test})
+
+    for i, (N, C, H, W, eps) in enumerate(BN_BACK_CASES):
+        fields, gamma, beta, _ = _bn_case(f"bn_back/{i}", rng, C, {} if eps is None else {"eps": eps}, False)
+        x, dout = _channels_apart(rng, (N, C, H, W)), rng.standard_normal((N, C, H, W))
+        out, (dx, dgamma, dbeta) = _grads(
+            lambda x_, g_, b_: tnf.batch_norm(x_, None, None, g_, b_, training=True,
+                                              eps=1e-5 if eps is None else eps), (x, gamma, beta), dout)
+        refs.update(fields)
+        refs.update({f"bn_back/{i}/x": x, f"bn_back/{i}/dout": dout, f"bn_back/{i}/out": out,
+                     f"bn_back/{i}/dx": dx, f"bn_back/{i}/dgamma": dgamma, f"bn_back/{i}/dbeta": dbeta})
+    return refs
+
+
+def _he_cases():
+    """The spread of He initialisation from torch's fan_in and ReLU gain; the judge compares the
+    draws with those of np.random.default_rng(seed) scaled by it."""
+    refs = {}
+    for i, (shape, seed) in enumerate(HE_CASES):
+        # torch's layouts: a conv weight is (F, C, HH, WW) as here; nn.Linear's is (M, D), the
+        # transpose of this course's affine W (D, M)
+        torch_shape = shape if len(shape) == 4 else shape[::-1]
+        fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(torch_shape))
+        refs.update({f"he/{i}/shape": np.array(shape), f"he/{i}/seed": np.array(seed),
+                     f"he/{i}/std": np.array(torch.nn.init.calculate_gain("relu") / np.sqrt(fan_in))})
     return refs

@@ -1,5 +1,7 @@
 """Hidden tests of 05-numpy-cnn, judged outside the kernel (autograder.hidden.spec): the layers
-as objects, SimpleConvNet and its gradient, pool_output_units, train and save/load.
+as objects, spatial batch normalisation (forward in both modes, running statistics, backward on
+the student's own caches), SimpleConvNet and its gradient, he_init, pool_output_units, train and
+save/load.
 
 In the kernel a check builds the student's object, runs it on a case's inputs and records plain
 data only (a dict of what came back, step by step): the outputs, the gradients a layer stored
@@ -9,6 +11,11 @@ net.params['W1'], is a parameter still the array it was after train or load_para
 the student's code raised at a step, the message of that error (later steps are not run). The
 judge compares with the torch references (autograder/cases/numpy_cnn.py) and names the
 mistake (course.diagnose_layers, imported only when a case fails).
+
+Batch normalisation is written with NumPy alone: its hidden tests refuse, in the kernel and
+before any case, a function that can reach torch (course.diagnose_layers.torch_use), besides the
+library convolutions and course helpers every forbid_library check refuses. he_init's draws are
+compared with those of np.random.default_rng(seed), scaled by torch's He spread.
 
 `train` and save/load run on small stand-in networks built here, so that a mistake in the
 student's SimpleConvNet does not cost those points again; the kernel records the history and
@@ -20,13 +27,14 @@ import tempfile
 
 import numpy as np
 
-from course.checks import CheckFailed, check_array, check_close, check_equal
+from course.checks import CheckFailed, check_array, check_close, check_equal, check_shape
 
 from autograder.hidden.record import Unsupported
-from autograder.hidden.spec import Check, function_name, lazy, runner
-from autograder.hidden.steps import (Stop, frozen, kind_of, layer_check, message_of, must_raise,
-                                     outcome, plain, record_step, recorded, refusal_check,
-                                     result_of)
+from autograder.hidden.spec import (Check, first_of_pair, function_name, lazy, runner, unpack,
+                                    unpack_pair)
+from autograder.hidden.steps import (Stop, failure, frozen, kind_of, layer_check, message_of,
+                                     must_raise, outcome, plain, record_step, recorded,
+                                     refusal_check, result_of)
 
 ASSIGNMENT = "05-numpy-cnn"
 PARAM_KEYS = ["W1", "W2", "W3", "b1", "b2", "b3"]
@@ -35,6 +43,11 @@ conv_forward_mistake = lazy("course.diagnose_layers", "conv_forward_mistake")
 conv_backward_mistake = lazy("course.diagnose_layers", "conv_backward_mistake")
 pool_forward_mistake = lazy("course.diagnose_layers", "pool_forward_mistake")
 max_pool_backward_mistake = lazy("course.diagnose_layers", "max_pool_backward_mistake")
+batchnorm_forward_mistake = lazy("course.diagnose_layers", "batchnorm_forward_mistake")
+batchnorm_running_mistake = lazy("course.diagnose_layers", "batchnorm_running_mistake")
+batchnorm_backward_mistake = lazy("course.diagnose_layers", "batchnorm_backward_mistake")
+he_init_mistake = lazy("course.diagnose_layers", "he_init_mistake")
+torch_use = lazy("course.diagnose_layers", "torch_use")
 
 
 def _params_of(net):
@@ -815,6 +828,239 @@ def _judge_load(got, case, ref, what):
                         hint="Check the whole file before you copy anything into the network.")
 
 
+# ----------------------------------------------------------------------------- batch normalisation
+
+def _refuse_torch(fn, exercise):
+    """CheckFailed, in the kernel and before any case, when fn can reach torch under any name
+    (course.diagnose_layers.torch_use): batch normalisation is written with NumPy alone."""
+    problem = torch_use(fn)
+    if problem:
+        raise CheckFailed(f"{exercise}: {problem}")
+
+
+def _bn_settings(case):
+    """The eps and momentum a case puts into bn_param ({}: the defaults)."""
+    return {key: float(case[key]) for key in ("eps", "momentum") if key in case}
+
+
+def _bn_param(case, mode):
+    """A fresh bn_param for a case: the mode, its settings and copies of its running statistics."""
+    param = {"mode": mode, **_bn_settings(case)}
+    if "start_mean" in case:
+        param["running_mean"], param["running_var"] = case["start_mean"].copy(), case["start_var"].copy()
+    return param
+
+
+def _bn_settings_text(case):
+    text = "".join(f", {key}={value:g}" for key, value in _bn_settings(case).items())
+    return text + ("" if "start_mean" in case else ", no running statistics yet")
+
+
+def _bn_what(case):
+    return f"(x {case['x'].shape}, gamma, beta, bn_param{_bn_settings_text(case)})"
+
+
+def _bn_run_what(case):
+    batches = case["batches"]
+    return (f"({len(batches)} train steps on batches x {batches.shape[1:]}, gamma, beta, "
+            f"bn_param{_bn_settings_text(case)})")
+
+
+def _bn_arguments(case):
+    return case["gamma"].copy(), case["beta"].copy()
+
+
+def _record_bn_forward(fn, c, record):
+    what = _what(fn, "spatial_batchnorm_forward", _bn_what(c))
+    x = c["x"].copy()
+    pair = record_step(record, None, lambda: fn(x, *_bn_arguments(c), _bn_param(c, "train")),
+                       f"{what}, mode='train'")
+    record["train"], record["x_after"] = frozen(first_of_pair(pair)), x.copy()
+    pair = record_step(record, None, lambda: fn(c["x_test"].copy(), *_bn_arguments(c), _bn_param(c, "test")),
+                       f"{what}, mode='test' on x {c['x_test'].shape}")
+    record["test"] = frozen(first_of_pair(pair))
+
+
+def _judge_bn_forward(got, case, ref, what):
+    for mode, x, field in (("train", case["x"], "out"), ("test", case["x_test"], "out_test")):
+        text = f"{what}, mode={mode!r}" + (f" on x {x.shape}" if mode == "test" else "")
+        out = plain(unpack_pair(recorded(got, mode, what), text), text)
+        given = _bn_param(case, mode)
+        check_array(out, ref[field], text, reveal=False,
+                    diagnose=lambda o, x=x, given=given: batchnorm_forward_mistake(
+                        o, x, case["gamma"], case["beta"], given),
+                    hint="Compare with the formula of the text: per channel, over the axes "
+                         "(0, 2, 3); train mode with the batch's statistics, test mode with "
+                         "the running ones.")
+        if mode == "train":
+            check_array(got.get("x_after"), case["x"], f"x after {text}", hint="Read x; do not write into it.")
+
+
+def _record_bn_refused(fn, c, record):
+    shape = tuple(int(v) for v in c["x_shape"])
+    C = shape[1]
+    x = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
+    return fn(x, np.ones(C), np.zeros(C), {"mode": str(c["mode"])})
+
+
+def _bn_refused_what(case):
+    return f"(x {tuple(int(v) for v in case['x_shape'])}, gamma, beta, mode={str(case['mode'])!r})"
+
+
+def _running(param, key):
+    """What bn_param[key] holds now, as plain data (None when it is missing)."""
+    return frozen(dict.get(param, key))
+
+
+def _record_bn_running(fn, c, record):
+    what = _what(fn, "spatial_batchnorm_forward", _bn_run_what(c))
+    param = _bn_param(c, "train")
+    held = (param.get("running_mean"), param.get("running_var"))
+    record["steps"] = []
+    for k, x in enumerate(c["batches"]):
+        record_step(record, None, lambda: fn(x.copy(), *_bn_arguments(c), param),
+                    f"{what}, mode='train', step {k + 1}")
+        record["steps"].append({"mean": _running(param, "running_mean"), "var": _running(param, "running_var")})
+        if held[0] is None:
+            held = (dict.get(param, "running_mean"), dict.get(param, "running_var"))
+    record["same_arrays"] = [dict.get(param, "running_mean") is held[0],
+                             dict.get(param, "running_var") is held[1]]
+    param["mode"] = "test"
+    pair = record_step(record, None, lambda: fn(c["x_test"].copy(), *_bn_arguments(c), param),
+                       f"{what}, after the train steps, mode='test'")
+    record["test"] = frozen(first_of_pair(pair))
+    record["after_test"] = {"mean": _running(param, "running_mean"), "var": _running(param, "running_var")}
+
+
+def _judge_bn_running(got, case, ref, what):
+    steps = got.get("steps") if type(got) is dict else None
+    batches = [x for x in case["batches"]]
+    start = _bn_param(case, "train")
+    for k in range(len(batches)):
+        if type(steps) is not list or k >= len(steps) or type(steps[k]) is not dict:
+            raise CheckFailed(failure(got.get("failed") if type(got) is dict else None, what))
+        for which, field in (("mean", "running_means"), ("var", "running_vars")):
+            text = f"{what}: bn_param['running_{which}'] after {k + 1} train step(s)"
+            value = steps[k].get(which)
+            if value is None:
+                raise CheckFailed(f"{text}: bn_param has no 'running_{which}'.\n  Hint: when "
+                                  "bn_param has none, put new arrays into it (zeros for the mean, "
+                                  "ones for the variance).")
+            check_array(plain(value, text), ref[field][k], text, reveal=False,
+                        diagnose=lambda v, which=which, k=k: batchnorm_running_mistake(
+                            v, which, batches[:k + 1], start),
+                        hint="running = momentum * running + (1 - momentum) * the batch's statistic "
+                             "(for the variance, the unbiased one).")
+    same = got.get("same_arrays")
+    for j, which in enumerate(("mean", "var")):
+        check_equal(type(same) is list and len(same) == 2 and same[j] is True, True,
+                    f"{what}: bn_param['running_{which}'] is the array it held before the train steps",
+                    hint="Update the running arrays in place (running[...] = ..., or *= and +=), "
+                         "so that whoever holds them sees the change.")
+    after = got.get("after_test")
+    text = f"{what}, after {len(batches)} train steps, mode='test' on x {case['x_test'].shape}"
+    out = plain(unpack_pair(recorded(got, "test", what), text), text)
+    last = {"mode": "test", **_bn_settings(case), "running_mean": ref["running_means"][-1],
+            "running_var": ref["running_vars"][-1]}
+    check_array(out, ref["out_test"], text, reveal=False,
+                diagnose=lambda o: batchnorm_forward_mistake(o, case["x_test"], case["gamma"],
+                                                             case["beta"], last),
+                hint="Test mode normalises with bn_param's running mean and variance.")
+    for which in ("mean", "var"):
+        kept = f"{what}: bn_param['running_{which}'] after a call in test mode"
+        value = after.get(which) if type(after) is dict else None
+        check_array(plain(value, kept), ref[f"running_{which}s"][-1], kept, reveal=False,
+                    hint="Test mode reads the running statistics; it does not update them.")
+
+
+def _bn_back_what(case):
+    eps = f", eps={float(case['eps']):g}" if "eps" in case else ""
+    return (f"(dout, cache) after spatial_batchnorm_forward(x {case['x'].shape}, gamma, beta, "
+            f"mode='train'{eps})")
+
+
+def _record_bn_backward(fns, c, record):
+    forward, backward = fns
+    what = _what(backward, "spatial_batchnorm_backward", _bn_back_what(c))
+    forward_what = _what(forward, "spatial_batchnorm_forward", f"(x {c['x'].shape}, gamma, beta, mode='train')")
+    param = {"mode": "train", **_bn_settings(c)}
+    pair = record_step(record, None, lambda: forward(c["x"].copy(), *_bn_arguments(c), param), forward_what)
+    if type(pair) is not tuple or tuple.__len__(pair) != 2:
+        record["failed"] = (f"hidden test: {forward_what} returned {kind_of(pair)}; it should return "
+                            "a pair (out, cache), and the backward pass gets that cache.")
+        raise Stop
+    record["out"] = frozen(tuple.__getitem__(pair, 0))
+    record_step(record, "grads", lambda: backward(c["dout"].copy(), tuple.__getitem__(pair, 1)), what)
+
+
+def _judge_bn_backward(got, case, ref, what):
+    dx, dgamma, dbeta = unpack(recorded(got, "grads", what), 3, "a tuple (dx, dgamma, dbeta)", what)
+    x, gamma, beta, dout = case["x"], case["gamma"], case["beta"], case["dout"]
+    eps = float(case["eps"]) if "eps" in case else 1e-5
+    forward_right = _same(got.get("out"), ref["out"])
+
+    def mistake(_):
+        if not forward_right:
+            return ("Your spatial_batchnorm_forward is already wrong on this case, and the backward "
+                    "pass works from what it keeps: fix the forward pass first (its tests).")
+        return batchnorm_backward_mistake(dx, dgamma, dbeta, x, gamma, beta, dout, eps)
+
+    hints = {"dbeta": "dbeta sums dout over (0, 2, 3).", "dgamma": "dgamma sums dout * x_hat over (0, 2, 3).",
+             "dx": "Compare each term of dx with the formula of the text."}
+    for name, value in (("dbeta", dbeta), ("dgamma", dgamma), ("dx", dx)):
+        text = f"{what}: {name}"
+        check_array(plain(value, text), ref[name], text, reveal=False, diagnose=mistake, hint=hints[name])
+
+
+# ----------------------------------------------------------------------------- He initialisation
+
+def _he_shape(case):
+    return tuple(int(v) for v in case["shape"])
+
+
+def _he_what(case):
+    return f"({_he_shape(case)}, np.random.default_rng({int(case['seed'])}))"
+
+
+def _record_he(fn, c, record):
+    shape, seed = _he_shape(c), int(c["seed"])
+    what = _what(fn, "he_init", _he_what(c))
+    record_step(record, "first", lambda: fn(shape, np.random.default_rng(seed)), what)
+    record_step(record, "again", lambda: fn(shape, np.random.default_rng(seed)), f"{what}, again")
+    rng = np.random.default_rng(seed)
+    record_step(record, None, lambda: fn(shape, rng), what)
+    record_step(record, "next", lambda: fn(shape, rng), f"{what}, then again with the same rng")
+
+
+def _judge_he(got, case, ref, what):
+    shape, seed, std = _he_shape(case), int(case["seed"]), float(ref["std"])
+    w = plain(recorded(got, "first", what), what)
+    check_shape(w, shape, what, hint=he_init_mistake(w, shape, seed) or "Return an array of exactly the shape given.")
+    check_equal(str(w.dtype), "float64", f"{what}.dtype")
+    if not np.all(np.isfinite(w)):
+        raise CheckFailed(f"{what}: returned values that are not finite numbers.")
+    named = he_init_mistake(w, shape, seed)
+    check_close(float(w.std()), std, f"{what}: the standard deviation of its {w.size} values",
+                reveal=False, rtol=0.05,
+                hint=named or "sqrt(2 / fan_in), with fan_in = C * HH * WW for (F, C, HH, WW) and "
+                              "D for (D, M).")
+    again = plain(recorded(got, "again", what), f"{what}, again")
+    if not (isinstance(again, np.ndarray) and again.shape == w.shape and np.array_equal(again, w)):
+        raise CheckFailed(f"{what}: two calls with np.random.default_rng({seed}) gave different "
+                          "weights.\n  Hint: draw from the rng you are given, not from np.random.")
+    generator = np.random.default_rng(seed)
+    first, second = generator.standard_normal(shape), generator.standard_normal(shape)
+    draws = "Draw the values with one call rng.standard_normal(shape) on the rng you are given, and scale them."
+    check_array(w, first * std, f"{what}: the values", reveal=False, diagnose=lambda got_w: named, hint=draws)
+    text = f"{what}, then he_init({shape}, the same rng) again"
+    following = plain(recorded(got, "next", what), text)
+    if isinstance(following, np.ndarray) and np.array_equal(following, w):
+        raise CheckFailed(f"{text}: returned the same weights twice.\n  Hint: draw from the rng you "
+                          "are given, which moves on with each draw; a generator of your own starts "
+                          "again each time.")
+    check_array(following, second * std, f"{text}: the values", reveal=False, hint=draws)
+
+
 # ----------------------------------------------------------------------------- the table
 
 CHECKS = {
@@ -836,10 +1082,25 @@ CHECKS = {
     ),
     "check_softmax_with_loss": layer_check("SoftmaxWithLoss", "softmax", _record_softmax, _softmax_what,
                                       _judge_softmax),
+    "check_batchnorm_forward": (
+        layer_check("spatial_batchnorm_forward", "bn", _record_bn_forward, _bn_what, _judge_bn_forward,
+                    forbid_library=True),
+        refusal_check("spatial_batchnorm_forward", "bn_refused", _record_bn_refused, _bn_refused_what,
+                      "Refuse a mode other than 'train' or 'test', and train mode when each channel "
+                      "has a single value (N * H * W = 1).", forbid_library=True, argument=0),
+    ),
+    "check_batchnorm_running": layer_check("spatial_batchnorm_forward", "bn_run", _record_bn_running,
+                                           _bn_run_what, _judge_bn_running, forbid_library=True),
+    # called with (forward, backward): the backward pass gets the cache of the student's own
+    # forward pass (check_batchnorm_backward below hands both over as argument 1)
+    "check_batchnorm_backward": layer_check("spatial_batchnorm_backward", "bn_back", _record_bn_backward,
+                                            _bn_back_what, _judge_bn_backward, forbid_library=True,
+                                            argument=1),
     "check_simple_conv_net": layer_check("SimpleConvNet", "net", _record_net, _net_what, _judge_net,
                                     forbid_library=True),
     "check_network_gradient": layer_check("SimpleConvNet", "net", _record_gradient, _net_what,
                                      _judge_gradient, forbid_library=True),
+    "check_he_init": layer_check("he_init", "he", _record_he, _he_what, _judge_he, forbid_library=True),
     "check_pool_output_units": Check(
         exercise="pool_output_units", prefix="pool_units",
         call=lambda fn, c: fn(*_units_args(c)), what=lambda c: f"{_units_args(c)}",
@@ -865,3 +1126,25 @@ check_network_gradient = runner(ASSIGNMENT, CHECKS, "check_network_gradient")
 check_pool_output_units = runner(ASSIGNMENT, CHECKS, "check_pool_output_units")
 check_train = runner(ASSIGNMENT, CHECKS, "check_train")
 check_save_load = runner(ASSIGNMENT, CHECKS, "check_save_load")
+_batchnorm_forward = runner(ASSIGNMENT, CHECKS, "check_batchnorm_forward")
+_batchnorm_running = runner(ASSIGNMENT, CHECKS, "check_batchnorm_running")
+_batchnorm_backward = runner(ASSIGNMENT, CHECKS, "check_batchnorm_backward")
+check_he_init = runner(ASSIGNMENT, CHECKS, "check_he_init")
+
+
+def check_batchnorm_forward(forward):
+    """Hidden test: spatial_batchnorm_forward in both modes, and what it must refuse."""
+    _refuse_torch(forward, "spatial_batchnorm_forward")
+    _batchnorm_forward(forward)
+
+
+def check_batchnorm_running(forward):
+    """Hidden test: the running statistics of spatial_batchnorm_forward, then test mode."""
+    _refuse_torch(forward, "spatial_batchnorm_forward")
+    _batchnorm_running(forward)
+
+
+def check_batchnorm_backward(forward, backward):
+    """Hidden test: spatial_batchnorm_backward on the caches of the student's own forward pass."""
+    _refuse_torch(backward, "spatial_batchnorm_backward")
+    _batchnorm_backward(forward, (forward, backward))

@@ -167,7 +167,7 @@ EXPECTED = {
         bug={"a4_max_pool_backward_naive": GRADIENT_TO_EVERY_CELL}, bug_loses=2,
         bug_feedback=["max_pool_backward_naive(", "The gradient went to every cell of each window"]),
     "05-numpy-cnn": Expected(
-        auto_points=18, manual={"a5_explain_float_bug": 1, "a5_deeper_layers": 2},
+        auto_points=24, manual={"a5_explain_float_bug": 1, "a5_deeper_layers": 2},
         bug={"a5_relu_affine": RELU_IN_PLACE}, bug_loses=2,
         bug_feedback=["x after ReLU() on x (3, 4): returned the wrong values",
                       "Copy x before you set entries to 0"]),

@@ -52,6 +52,10 @@ CALLS = {
     "check_pool_output_units": ["pool_output_units"],
     "check_train": ["train"],
     "check_save_load": ["save_params", "load_params"],
+    "check_batchnorm_forward": ["spatial_batchnorm_forward"],
+    "check_batchnorm_running": ["spatial_batchnorm_forward"],
+    "check_batchnorm_backward": ["spatial_batchnorm_forward", "spatial_batchnorm_backward"],
+    "check_he_init": ["he_init"],
 }
 
 
@@ -167,6 +171,49 @@ def swallowing_load(load_params):
     return liar
 
 
+def lying_pair(forward):
+    def liar(*args):
+        out, cache = forward(*args)
+        return lie(out), cache
+    return liar
+
+
+def tuple_pair(forward):
+    def liar(*args):
+        return LyingTuple(forward(*args))
+    return liar
+
+
+def refusing_no_mode(forward):
+    """Right on every case, but returns a lying array where it should raise ValueError."""
+    def liar(x, gamma, beta, bn_param):
+        try:
+            return forward(x, gamma, beta, bn_param)
+        except ValueError:
+            return lie(np.zeros(1)), None
+    return liar
+
+
+def lying_running(forward):
+    def liar(x, gamma, beta, bn_param):
+        result = forward(x, gamma, beta, bn_param)
+        bn_param["running_mean"] = bn_param["running_mean"].view(LyingArray)
+        return result
+    return liar
+
+
+def lying_grads(backward, convert):
+    def liar(dout, cache):
+        return convert(backward(dout, cache))
+    return liar
+
+
+def lying_he(he_init):
+    def liar(shape, rng):
+        return lie(he_init(shape, rng))
+    return liar
+
+
 LIARS = [
     ("check_convolution_layer", lambda S: [lying_forward(S["Convolution"])],
      "forward(x): returned a autograder.tests.judging.LyingArray, which is not plain data"),
@@ -203,6 +250,25 @@ LIARS = [
      "hidden test: save_params(net, 'weights.params') wrote no file at that path"),
     ("check_save_load", lambda S: [S["save_params"], lying_load(S["load_params"])],
      "net.params['W1'] after load_params: returned a autograder.tests.judging.LyingArray"),
+    ("check_batchnorm_forward", lambda S: [lying_pair(S["spatial_batchnorm_forward"])],
+     "mode='train': returned a autograder.tests.judging.LyingArray, which is not plain data"),
+    ("check_batchnorm_forward", lambda S: [tuple_pair(S["spatial_batchnorm_forward"])],
+     "returned a autograder.tests.judging.LyingTuple, which is not plain data; it should return a "
+     "pair (out, cache)"),
+    ("check_batchnorm_forward", lambda S: [refusing_no_mode(S["spatial_batchnorm_forward"])],
+     "mode='eval'): returned a tuple of 2 item(s) (NoneType, Unsupported) instead of raising ValueError"),
+    ("check_batchnorm_running", lambda S: [lying_running(S["spatial_batchnorm_forward"])],
+     "bn_param['running_mean'] after 1 train step(s): returned a autograder.tests.judging.LyingArray"),
+    ("check_batchnorm_backward",
+     lambda S: [S["spatial_batchnorm_forward"],
+                lying_grads(S["spatial_batchnorm_backward"], lambda g: (lie(g[0]), *g[1:]))],
+     "dx: returned a autograder.tests.judging.LyingArray, which is not plain data"),
+    ("check_batchnorm_backward",
+     lambda S: [S["spatial_batchnorm_forward"], lying_grads(S["spatial_batchnorm_backward"], LyingTuple)],
+     "returned a autograder.tests.judging.LyingTuple, which is not plain data; it should return a "
+     "tuple (dx, dgamma, dbeta)"),
+    ("check_he_init", lambda S: [lying_he(S["he_init"])],
+     "he_init((32, 8, 5, 3), np.random.default_rng(0)): returned a autograder.tests.judging.LyingArray"),
     ("check_save_load", lambda S: [S["save_params"], swallowing_load(S["load_params"])],
      "load_params(net, an empty file): returned a autograder.tests.judging.LyingTuple, which is "
      "not plain data instead of raising ValueError"),
@@ -274,6 +340,61 @@ def fake_history(train):
     return wrong
 
 
+def bn_per_pixel(forward):
+    """Normalises each (c, i, j) over the batch axis alone in train mode."""
+    def wrong(x, gamma, beta, bn_param):
+        out, cache = forward(x, gamma, beta, bn_param)
+        if bn_param["mode"] == "train":
+            mean, var = x.mean(axis=0), x.var(axis=0)
+            out = (gamma.reshape(1, -1, 1, 1) * (x - mean) / np.sqrt(var + bn_param.get("eps", 1e-5))
+                   + beta.reshape(1, -1, 1, 1))
+        return out, cache
+    return wrong
+
+
+def bn_momentum_reversed(forward):
+    """Gives the batch's statistic the weight momentum (PyTorch's convention)."""
+    def wrong(x, gamma, beta, bn_param):
+        if bn_param["mode"] != "train":
+            return forward(x, gamma, beta, bn_param)
+        swapped = {**bn_param, "momentum": 1 - bn_param.get("momentum", 0.9)}
+        result = forward(x, gamma, beta, swapped)        # the same running arrays, updated in place
+        bn_param.setdefault("running_mean", swapped["running_mean"])
+        bn_param.setdefault("running_var", swapped["running_var"])
+        return result
+    return wrong
+
+
+def bn_not_in_place(forward):
+    """Right values, but new running arrays in bn_param after every call."""
+    def wrong(x, gamma, beta, bn_param):
+        result = forward(x, gamma, beta, bn_param)
+        for key in ("running_mean", "running_var"):
+            bn_param[key] = bn_param[key].copy()
+        return result
+    return wrong
+
+
+def bn_constants(backward):
+    """dx with the batch mean and variance treated as constants (the solution's cache)."""
+    def wrong(dout, cache):
+        _, dgamma, dbeta = backward(dout, cache)
+        _, gamma, inv_std = cache
+        return dout * (gamma * inv_std).reshape(1, -1, 1, 1), dgamma, dbeta
+    return wrong
+
+
+def he_fan_out(shape, rng):
+    fan = shape[0] * shape[2] * shape[3] if len(shape) == 4 else shape[1]
+    return np.sqrt(2 / fan) * rng.standard_normal(shape)
+
+
+def he_own_generator(he_init):
+    def wrong(shape, rng):
+        return he_init(shape, np.random.default_rng())
+    return wrong
+
+
 WRONG = [
     ("check_relu_affine", lambda S: [S["ReLU"], affine_db_not_summed(S["Affine"])],
      ["hidden test: Affine(W (6, 3), b) on x (5, 6): layer.db after backward(dout): returned an "
@@ -291,6 +412,24 @@ WRONG = [
      ["net.params['W'] is the array it was", "Update the parameters in place"]),
     ("check_train", lambda S: [fake_history(S["train"])],
      ["history['train_loss'][-1]: returned the wrong value", "expected: (hidden)"]),
+    ("check_batchnorm_forward", lambda S: [bn_per_pixel(S["spatial_batchnorm_forward"])],
+     ["hidden test: spatial_batchnorm_forward(x (2, 3, 5, 4), gamma, beta, bn_param), mode='train': "
+      "returned the wrong values", "per pixel", "you returned"]),
+    ("check_batchnorm_running", lambda S: [bn_momentum_reversed(S["spatial_batchnorm_forward"])],
+     ["bn_param['running_mean'] after 1 train step(s): returned the wrong values", "the other way round"]),
+    ("check_batchnorm_running", lambda S: [bn_not_in_place(S["spatial_batchnorm_forward"])],
+     ["bn_param['running_mean'] is the array it held before the train steps", "in place"]),
+    ("check_batchnorm_backward",
+     lambda S: [S["spatial_batchnorm_forward"], bn_constants(S["spatial_batchnorm_backward"])],
+     ["spatial_batchnorm_backward(dout, cache) after spatial_batchnorm_forward(x (2, 3, 4, 5)",
+      "dx: returned the wrong values", "as constants"]),
+    ("check_batchnorm_backward",
+     lambda S: [bn_per_pixel(S["spatial_batchnorm_forward"]), bn_constants(S["spatial_batchnorm_backward"])],
+     ["dx: returned the wrong values", "already wrong on this case"]),
+    ("check_he_init", lambda S: [he_fan_out],
+     ["the standard deviation of its 3840 values: returned the wrong value", "fan_out = F * HH * WW (480)"]),
+    ("check_he_init", lambda S: [he_own_generator(S["he_init"])],
+     ["two calls with np.random.default_rng(0) gave different weights", "not from np.random"]),
 ]
 
 
@@ -335,6 +474,21 @@ def test_a_library_convolution_is_refused(tmp_path, monkeypatch, S):
     # a library function the class reaches by a name of its own is refused before any call
     with pytest.raises(CheckFailed, match="conv2d"):
         graded(tmp_path, monkeypatch, "check_convolution_layer", ["Convolution"], [ByName])
+
+
+def test_batchnorm_through_torch_is_refused(tmp_path, monkeypatch, S):
+    import torch
+    import torch.nn.functional as F
+
+    def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+        out = F.batch_norm(torch.from_numpy(x), None, None, torch.from_numpy(gamma),
+                           torch.from_numpy(beta), training=True)
+        return out.numpy(), None
+
+    for check in ("check_batchnorm_forward", "check_batchnorm_running"):
+        with pytest.raises(CheckFailed, match="spatial_batchnorm_forward: it can reach the module "
+                                              "torch.nn.functional"):
+            graded(tmp_path, monkeypatch, check, CALLS[check], [spatial_batchnorm_forward])
 
 
 def test_not_answered_yet_says_so(tmp_path, monkeypatch):
