@@ -10,6 +10,7 @@
 #   ./course.sh instructor        set up if needed, then JupyterLab at the course root with the
 #                                 formgrader (instructors: free-response grading)
 #   ./course.sh release           regenerate release/ from source/ (instructors)
+#   ./course.sh bundle [--out DIR] [NN ...]  the zip to hand out to a class (instructors)
 #   ./course.sh setup             only create or update the environment in .venv/
 set -euo pipefail
 
@@ -17,6 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 STAMP="$VENV/.course-setup"
+FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist   # Debian's dataset-fashion-mnist puts it here
 
 export PATH="$VENV/bin:$PATH"  # the environment's programs first (nbgrader runs alembic by name)
 
@@ -51,7 +53,7 @@ setup_fingerprint() {
 install_fashion_mnist() {
     # Optional data: Debian's dataset-fashion-mnist, when apt-get can run without a prompt (root,
     # or sudo without a password). Never fails setup; apt's output goes to a log.
-    local folder=/usr/share/datasets/fashion-mnist log="$VENV/apt-fashion-mnist.log" run=()
+    local folder="$FASHION_MNIST_DIR" log="$VENV/apt-fashion-mnist.log" run=()
     local hint="to get it: sudo apt-get install dataset-fashion-mnist (Debian/Ubuntu), or set COURSE_FASHION_MNIST to a folder holding its four idx files"
     local absent="optional: Fashion-MNIST is not installed (the digits stand in); $hint"
     [ -d "$folder" ] && return 0
@@ -198,6 +200,7 @@ case "$cmd" in
     check) setup; cd "$ROOT"; exec "$PY" -m autograder.selfcheck "$@" ;;
     progress) setup; cd "$ROOT"; exec "$PY" -m autograder.selfcheck --progress ;;
     release) setup; cd "$ROOT"; exec "$PY" -m autograder.release "$@" ;;
-    help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) say "unknown command '$cmd'"; sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    bundle) setup; exec "$PY" -m autograder.bundle "$@" ;;  # --out is relative to where you are
+    help|-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) say "unknown command '$cmd'"; sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
