@@ -229,7 +229,7 @@ def check_array(actual, expected, what, hint=None, reveal=True, rtol=1e-6, atol=
     if not isinstance(actual, np.ndarray):
         _fail(what, f"returned {_describe(actual)}; it should return a NumPy array.",
               _array_fix(actual))
-    named = diagnose(actual) if diagnose is not None else None
+    named = _diagnosis(diagnose, actual)
     if actual.shape != expected.shape:
         lines = [f"expected shape: {expected.shape}", f"got shape:      {actual.shape}"]
         _fail(what, "returned an array of the wrong shape.", named or hint, lines)
@@ -251,6 +251,17 @@ def check_array(actual, expected, what, hint=None, reveal=True, rtol=1e-6, atol=
         else:
             lines += [f"  you returned {actual[where]:.6g} there"]
         _fail(what, "returned the wrong values.", named or hint, lines)
+
+
+def _diagnosis(diagnose, actual):
+    """diagnose(actual), or None when there is none or it fails: a diagnosis that cannot be
+    made names no mistake, and the check still fails with its own message."""
+    if diagnose is None:
+        return None
+    try:
+        return diagnose(actual)
+    except Exception:
+        return None
 
 
 def check_shape(actual, expected_shape, what, hint=None):

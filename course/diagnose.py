@@ -38,22 +38,28 @@ def _size_mistake(actual, image, kernel):
     return None
 
 
-def _first_mistake(actual, image, kernel, wrong_answers):
-    """Name the first mistake whose wrong answer equals `actual`.
+def _first_mistake(actual, image, kernel, wrong_answers, right):
+    """Name the mistakes whose wrong answer equals `actual` (every one that does, as
+    course.checks.name_mistakes says them: one, or all of them when several fit).
 
     wrong_answers: list of (function(image, kernel) -> array or None, sentence)
+    right: function(image, kernel) -> the right answer; a wrong answer that equals it on these
+    inputs (a flip of a kernel that a flip leaves unchanged) is no mistake here
     """
-    if not isinstance(actual, np.ndarray):
+    if not isinstance(actual, np.ndarray) or not np.issubdtype(actual.dtype, np.number):
         return None
     image, kernel = np.asarray(image, float), np.asarray(kernel, float)
     named = _size_mistake(actual, image, kernel)
     if named:
         return named
+    correct = right(image, kernel)
+    found = []
     for make, sentence in wrong_answers:
         candidate = make(image, kernel)
-        if candidate is not None and _matches(actual, candidate):
-            return sentence
-    return None
+        if (candidate is not None and not _matches(correct, candidate)
+                and _matches(actual, candidate)):
+            found.append(sentence)
+    return _named(found)
 
 
 def _valid(image, kernel):
@@ -76,15 +82,26 @@ _CORRELATION_MISTAKES = [
      "go with the kernel's rows."),
 ]
 
-_ONE_AXIS = ("The kernel was flipped along one axis only. True convolution flips both: up-down "
-             "and left-right, kernel[::-1, ::-1].")
+_ONE_AXIS = ("The kernel was flipped along one axis only. True convolution flips it both "
+             "up-down and left-right (its rows and its columns reversed).")
+
+_CALLS_CORRELATE = (" If convolve2d_valid calls your correlate2d_valid, the mistake is there: "
+                    "fix correlate2d_valid first.")
+
+_CONVOLUTION_SWAPPED = ("Height and width are swapped: your output has rows where columns "
+                        "belong (the right answer transposed, or the image read as "
+                        "image[col, row])." + _CALLS_CORRELATE)
 
 _CONVOLUTION_MISTAKES = [
     (_valid,
      "The kernel was not flipped: this is cross-correlation. True convolution turns the kernel "
-     "round in both directions, kernel[::-1, ::-1], before sliding it."),
+     "round by 180 degrees (its rows and its columns reversed) before sliding it."),
     (lambda im, k: _valid(im, k[::-1, :]), _ONE_AXIS),
     (lambda im, k: _valid(im, k[:, ::-1]), _ONE_AXIS),
+    # a correlation with height and width swapped, of the turned kernel
+    (lambda im, k: _valid(im, k[::-1, ::-1]).T, _CONVOLUTION_SWAPPED),
+    (lambda im, k: _valid(im.T, k[::-1, ::-1]) if im.shape[0] == im.shape[1] else None,
+     _CONVOLUTION_SWAPPED),
 ]
 
 
@@ -94,9 +111,10 @@ def correlation_mistake(actual, image, kernel):
     Inputs:
     - actual: the array the student returned
     - image: (H, W) input; kernel: (KH, KW)
-    Returns a sentence, or None when no known mistake fits.
+    Returns a sentence, or None when no known mistake fits. When two known mistakes give the
+    same array here, both are named.
     """
-    return _first_mistake(actual, image, kernel, _CORRELATION_MISTAKES)
+    return _first_mistake(actual, image, kernel, _CORRELATION_MISTAKES, _valid)
 
 
 def convolution_mistake(actual, image, kernel):
@@ -104,7 +122,8 @@ def convolution_mistake(actual, image, kernel):
 
     Same inputs as `correlation_mistake`.
     """
-    return _first_mistake(actual, image, kernel, _CONVOLUTION_MISTAKES)
+    return _first_mistake(actual, image, kernel, _CONVOLUTION_MISTAKES,
+                          lambda im, k: _valid(im, k[::-1, ::-1]))
 
 
 def _all_mistakes(actual, right, wrong_answers):
@@ -191,8 +210,8 @@ def match_template_mistake(actual, image, template):
     return _all_mistakes(actual, right, [
         (dots / t_norm if t_norm else None,
          "Each value is divided by the template's norm only: the cosine similarity divides by "
-         "both lengths, the window's and the template's, so that a bright window does not "
-         "score higher than a dim one of the same pattern."),
+         "both lengths, the window's and the template's, so that a window with strong "
+         "contrast does not score higher than a faint one of the same pattern."),
         (_divide(dots, w_norms),
          "Each value is divided by the window's norm only: the cosine similarity divides by "
          "both lengths, the window's and the template's."),

@@ -221,3 +221,12 @@ def test_no_message_is_longer_than_twenty_lines():
         call_student(student, what="f(x)", hint="Look at the loop.")
     assert len(str(failed.value).splitlines()) <= 20
     assert "more lines" in str(failed.value)
+
+
+def test_a_diagnosis_that_fails_names_nothing_and_the_check_still_fails():
+    def broken(actual):
+        raise ValueError("a mistake table that cannot handle this case")
+    with pytest.raises(CheckFailed) as failed:
+        check_array(np.zeros(3), np.ones(3), "f(x)", hint="the check's own hint", diagnose=broken)
+    assert "3 of 3 values differ" in str(failed.value) and "the check's own hint" in str(failed.value)
+    assert "mistake table" not in str(failed.value)

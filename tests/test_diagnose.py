@@ -52,6 +52,33 @@ def test_transposed_kernel_is_named():
     assert "kernel is transposed" in correlation_mistake(got, SQUARE, KERNEL_SQ)
 
 
+def test_correlation_near_misses_are_not_claimed():
+    # the kernel flipped along one axis only, the image read upside down, the output shifted
+    for got in (right(IMAGE, KERNEL[::-1, :]), right(IMAGE, KERNEL[:, ::-1]),
+                right(IMAGE[::-1], KERNEL), np.roll(right(IMAGE, KERNEL), 1, axis=1)):
+        assert correlation_mistake(got, IMAGE, KERNEL) is None
+    # on a square image: the kernel transposed is not the image transposed
+    assert "kernel is transposed" not in (correlation_mistake(
+        signal.correlate2d(SQUARE.T, KERNEL_SQ, mode="valid"), SQUARE, KERNEL_SQ) or "")
+    # a true convolution with the kernel transposed is neither flip
+    assert convolution_mistake(right(SQUARE, KERNEL_SQ.T), SQUARE, KERNEL_SQ) is None
+
+
+def test_two_correlation_mistakes_with_the_same_answer_are_both_named():
+    kernel = np.array([[1.0, 2], [3, 1]])    # turned round 180 degrees it is its transpose
+    assert np.array_equal(kernel[::-1, ::-1], kernel.T)
+    sentence = correlation_mistake(right(SQUARE, kernel.T), SQUARE, kernel)
+    assert sentence.startswith("Two known mistakes give exactly this answer here. Either:")
+    assert "kernel is flipped" in sentence and "kernel is transposed" in sentence
+
+
+def test_a_flip_that_changes_nothing_is_not_named():
+    kernel = np.array([[1.0, 2], [2, 1]])    # unchanged by a 180-degree turn
+    got = right(SQUARE, kernel) + 1          # wrong, and so is nothing the flip would give
+    assert correlation_mistake(got, SQUARE, kernel) is None
+    assert convolution_mistake(got, SQUARE, kernel) is None
+
+
 def test_unknown_mistakes_and_non_arrays_give_none():
     assert correlation_mistake(right(IMAGE, KERNEL) + 1, IMAGE, KERNEL) is None
     assert correlation_mistake([1, 2], IMAGE, KERNEL) is None
@@ -191,3 +218,16 @@ def test_pad_image_near_misses_are_not_claimed():
     assert pad_image_mistake(padded(WIDE, 2, 2, 2, 2), WIDE, 1) is None        # another pad
     assert pad_image_mistake(padded(WIDE, 2, 0, 0, 2), WIDE, 1) is None        # another corner
     assert pad_image_mistake(padded(WIDE, 1, 1, 1, 1), WIDE, 0) is None        # pad 1 for pad 0
+
+
+def test_a_convolution_built_on_a_swapped_correlation_is_named_as_swapped():
+    # convolve2d_valid calling a correlate2d_valid that swaps height and width
+    got = signal.convolve2d(IMAGE, KERNEL, mode="valid").T
+    sentence = convolution_mistake(got, IMAGE, KERNEL) or ""
+    assert "Height and width are swapped" in sentence or sentence.startswith("Height and width")
+    got = signal.convolve2d(SQUARE.T, KERNEL_SQ, mode="valid")
+    sentence = convolution_mistake(got, SQUARE, KERNEL_SQ)
+    assert sentence.startswith("Height and width are swapped") and "fix correlate2d_valid first" in sentence
+    # near miss: the right convolution shifted by one column is not swapped
+    assert convolution_mistake(np.roll(signal.convolve2d(SQUARE, KERNEL_SQ, mode="valid"), 1, axis=1),
+                               SQUARE, KERNEL_SQ) is None

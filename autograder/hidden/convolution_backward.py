@@ -3,7 +3,9 @@ conv_backward against torch's autograd over the forward pass's grid of cases, th
 cases of exercise 4.1 run outside against the notebook's buggy backward pass
 (course.diagnose_layers.failing_case_problem), dx written as a full convolution against
 torch's autograd, and the transposed convolution against torch's conv_transpose2d (and, on
-a few cases, as the backward pass of a convolution: the shape of its input, autograd's dx)."""
+a few cases, as the backward pass of a convolution: the shape of its input, autograd's dx).
+conv_backward's records also hold the answers on nearby cases, so that the judge can say which
+property a bug depends on when no known mistake fits (autograder.hidden.probing)."""
 import contextlib
 import importlib
 import types
@@ -11,8 +13,11 @@ import types
 import numpy as np
 
 from course.checks import CheckFailed, check_array
+from course.probe import WHERE_BACKWARD, nearby_conv_backward_cases
 from course.shortcuts import reachable
 
+from autograder.hidden.probing import (conv_backward_reference, mistake_or_where,
+                                       probed_check)
 from autograder.hidden.record import Unsupported
 from autograder.hidden.spec import Check, lazy, runner, unpack
 
@@ -95,12 +100,13 @@ def _conv_param(case):
     return {"stride": stride, "pad": pad}
 
 
-def _judge_conv_backward(got, case, ref, what):
+def _judge_conv_backward(got, case, ref, what, located=lambda: None):
     dx, dw, db = unpack(got, 3, "dx, dw, db", what)
     x, w, b, dout = case["x"], case["w"], case["b"], case["dout"]
 
     def mistake(_):
-        return conv_backward_mistake(dx, dw, db, x, w, b, _conv_param(case), dout)
+        return mistake_or_where(
+            lambda: conv_backward_mistake(dx, dw, db, x, w, b, _conv_param(case), dout), located)
 
     for answer, label in ((db, "db"), (dw, "dw"), (dx, "dx")):
         check_array(answer, ref[label], f"{label} from {what}", reveal=False, diagnose=mistake,
@@ -176,12 +182,23 @@ def _backward_what(c):
         c["x"].shape, c["w"].shape, *(int(v) for v in c["stride_pad"]))
 
 
+def _nearby_backward(c):
+    return nearby_conv_backward_cases(c["x"], c["w"], c["b"], _conv_param(c), c["dout"])
+
+
+def _backward_on(fn, args):
+    x, w, b, conv_param, dout = args
+    return fn(dout.copy(), (x.copy(), w.copy(), b.copy(), dict(conv_param)))
+
+
 CHECKS = {
-    "check_conv_backward": Check(
+    "check_conv_backward": probed_check(
         exercise="conv_backward", prefix="conv", forbid_library=True,
-        call=_guarded("conv_backward", _call_backward),
+        call=_call_backward, guard=lambda call: _guarded("conv_backward", call),
         what=_backward_what,
-        judge=_judge_conv_backward),
+        judge=_judge_conv_backward,
+        nearby=_nearby_backward, answer_on=_backward_on,
+        reference=conv_backward_reference, where=WHERE_BACKWARD),
     "check_failing_cases": (
         Check(exercise="case_for_bug_a", prefix=None, call=lambda fn, c: fn(),
               what=lambda c: "()",

@@ -1,11 +1,16 @@
 """Hidden tests of 02-convolution-forward, judged outside the kernel (autograder.hidden.spec):
 every function against torch over a grid of strides 1-3, pads 0-2, square and rectangular
 kernels, 1-3 channels, filters and images, non-square inputs (autograder/cases/
-convolution_forward.py lists the cases)."""
+convolution_forward.py lists the cases). The forward passes' records also hold the answers on
+nearby cases, so that the judge can say which property a bug depends on when no known mistake
+fits (autograder.hidden.probing)."""
 import numpy as np
 
 from course.checks import check_array, check_equal
+from course.probe import WHERE, nearby_conv_cases
 
+from autograder.hidden.probing import (conv_forward_reference, first_of, mistake_or_where,
+                                       probed_check)
 from autograder.hidden.spec import Check, first_of_pair, lazy, runner, unpack_pair
 
 ASSIGNMENT = "02-convolution-forward"
@@ -24,10 +29,11 @@ def _stride_pad(case):
     return {"stride": stride, "pad": pad}
 
 
-def _judge_conv_forward(got, case, ref, what):
+def _judge_conv_forward(got, case, ref, what, located=lambda: None):
     check_array(unpack_pair(got, what), ref["out"], what, reveal=False,
-                diagnose=lambda out: conv_forward_mistake(out, case["x"], case["w"], case["b"],
-                                                          _stride_pad(case)),
+                diagnose=lambda out: mistake_or_where(
+                    lambda: conv_forward_mistake(out, case["x"], case["w"], case["b"],
+                                                 _stride_pad(case)), located),
                 hint="Compare your output with F.conv2d on this shape, stride and padding.")
 
 
@@ -43,13 +49,21 @@ def _judge_im2col(got, case, ref, what):
                 hint="Rows in (n, i, j) order; each row in the (c, k, l) order of w[f].ravel().")
 
 
-CONV_FORWARD = Check(
+def _nearby(case):
+    return nearby_conv_cases(case["x"], case["w"], case["b"], _stride_pad(case))
+
+
+CONV_FORWARD = probed_check(
     exercise="conv_forward", prefix="conv", forbid_library=True,
     call=lambda fn, c: first_of_pair(fn(c["x"].copy(), c["w"].copy(), c["b"].copy(),
                                         _stride_pad(c))),
     what=lambda c: "(x {}, w {}, stride {}, pad {})".format(
         c["x"].shape, c["w"].shape, *(int(v) for v in c["stride_pad"])),
-    judge=_judge_conv_forward)
+    judge=_judge_conv_forward,
+    nearby=_nearby,
+    answer_on=lambda fn, args: first_of(fn(args[0].copy(), args[1].copy(), args[2].copy(),
+                                           dict(args[3]))),
+    reference=conv_forward_reference, where=WHERE)
 
 CHECKS = {
     "check_layout": (

@@ -3,11 +3,16 @@ average pooling (forward and backward) and the 1-D and 3-D convolutions, against
 grid of pool sizes 1x1 to 3x3 (square and rectangular), strides 1-3 (overlapping windows, and
 gaps between windows), 1-3 channels and images, non-square inputs; max-pooling backward cases
 with tied maxima (autograder/cases/pooling.py lists the cases). torch is imported only by the
-judge, when a case fails."""
+judge, when a case fails. The forward passes' records also hold the answers on nearby cases, so
+that the judge can say which property a bug depends on when no known mistake fits
+(autograder.hidden.probing)."""
 import numpy as np
 
 from course.checks import check_array
+from course.probe import WHERE_POOL, nearby_pool_cases
 
+from autograder.hidden.probing import (first_of, mistake_or_where, pool_forward_reference,
+                                       probed_check)
 from autograder.hidden.spec import Check, first_of_pair, lazy, runner, unpack_pair
 
 ASSIGNMENT = "04-pooling"
@@ -27,13 +32,19 @@ def _pool_name(case):
 
 
 def _forward(mode, hint):
-    def judge(got, case, ref, what):
+    def judge(got, case, ref, what, located):
         check_array(unpack_pair(got, what), ref["out"], what, reveal=False,
-                    diagnose=lambda out: pool_forward_mistake(out, case["x"], _pool_param(case), mode),
+                    diagnose=lambda out: mistake_or_where(
+                        lambda: pool_forward_mistake(out, case["x"], _pool_param(case), mode),
+                        located),
                     hint=hint)
-    return Check(exercise=f"{mode}_pool_forward", prefix=f"{mode}pool", forbid_library=True,
-                 call=lambda fn, c: first_of_pair(fn(c["x"].copy(), _pool_param(c))),
-                 what=lambda c: f"({_pool_name(c)})", judge=judge)
+    return probed_check(
+        exercise=f"{mode}_pool_forward", prefix=f"{mode}pool", forbid_library=True,
+        call=lambda fn, c: first_of_pair(fn(c["x"].copy(), _pool_param(c))),
+        what=lambda c: f"({_pool_name(c)})", judge=judge,
+        nearby=lambda c: nearby_pool_cases(c["x"], _pool_param(c)),
+        answer_on=lambda fn, args: first_of(fn(args[0].copy(), dict(args[1]))),
+        reference=pool_forward_reference(mode), where=WHERE_POOL)
 
 
 def _backward(mode, prefix, what, diagnose, hint):

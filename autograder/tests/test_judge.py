@@ -197,3 +197,126 @@ def test_an_error_raised_in_the_kernel_is_explained_by_the_judge(tmp_path, monke
     message = _graded_in_and_out(tmp_path, monkeypatch, "convolution_forward",
                                  "check_conv_forward", ["conv_forward_naive"], [float_sizes])
     assert "raised TypeError" in message and "Sizes must be ints: use //" in message
+
+
+# ------------------------------------------------- locating a bug by probing, judged outside
+
+PAD_ONE_ONLY = '''
+def conv_forward_naive(x, w, b, conv_param):
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out = (H + 2 * pad - HH) // stride + 1
+    W_out = (W + 2 * pad - WW) // stride + 1
+    x_pad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))) if pad else x   # pad 1, whatever pad is
+    out = np.zeros((N, F, H_out, W_out))
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out, (x, w, b, conv_param)
+'''
+
+# dx takes every filter's share with the first filter's weights: right when F = 1
+DX_FIRST_FILTER = '''
+def conv_backward_naive(dout, cache):
+    x, w, b, conv_param = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    _, _, H_out, W_out = dout.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    rows = slice(i * stride, i * stride + HH)
+                    cols = slice(j * stride, j * stride + WW)
+                    dw[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
+                    dx_pad[n, :, rows, cols] += dout[n, f, i, j] * w[0]
+    return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
+'''
+
+# every channel gets the maximum of channel 0: right when there is one channel
+FIRST_CHANNEL = '''
+def max_pool_forward_naive(x, pool_param):
+    N, C, H, W = x.shape
+    PH, PW, S = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    H_out, W_out = (H - PH) // S + 1, (W - PW) // S + 1
+    out = np.zeros((N, C, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            out[:, :, i, j] = x[:, :1, i * S:i * S + PH, j * S:j * S + PW].max(axis=(2, 3))
+    return out, (x, pool_param)
+'''
+
+
+def _defined(code, name):
+    namespace = {"np": np}
+    exec(code, namespace)
+    return namespace[name]
+
+
+def test_seed_002s_forward_pass_is_located_by_the_judge(tmp_path, monkeypatch):
+    """Right for square kernels, a broadcast error for the others: the judge, which cannot call
+    it, says so from the answers the kernel recorded on the nearby cases."""
+    from autograder.tests.seeds import seed_002_forward
+    message = _graded_in_and_out(tmp_path, monkeypatch, "convolution_forward",
+                                 "check_conv_forward", ["conv_forward_naive"], [seed_002_forward()])
+    assert "w (1, 3, 2, 3)" in message and "your function raised ValueError" in message
+    assert ("Where to look: Your function is right when the kernel is square, and wrong on this "
+            "case: look at where you use HH and WW") in message, message
+
+
+@pytest.mark.parametrize("module, check, name, code, says", [
+    ("convolution_forward", "check_conv_forward", "conv_forward_naive", PAD_ONE_ONLY,
+     "right when there is no padding"),
+    ("convolution_backward", "check_conv_backward", "conv_backward_naive", DX_FIRST_FILTER,
+     "right when there is one filter, and wrong on this case: look at the sums over the filters"),
+    ("pooling", "check_max_pool_forward", "max_pool_forward_naive", FIRST_CHANNEL,
+     "right when there is one channel, and wrong on this case: look at the channel axis"),
+])
+def test_a_bug_no_known_mistake_fits_is_located_by_the_judge(tmp_path, monkeypatch, module,
+                                                             check, name, code, says):
+    message = _graded_in_and_out(tmp_path, monkeypatch, module, check, [name],
+                                 [_defined(code, name)])
+    assert message is not None and says in message, message
+
+
+def test_a_known_mistake_is_named_and_not_probed(tmp_path, monkeypatch):
+    def flipped(x, w, b, conv_param):
+        import torch
+        out = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w[:, :, ::-1, ::-1].copy()),
+                                         torch.from_numpy(b), stride=conv_param["stride"],
+                                         padding=conv_param["pad"])
+        return out.numpy(), None
+    monkeypatch.setattr("autograder.hidden.spec.refuse_shortcuts", lambda fn, exercise: None)
+    monkeypatch.setattr("autograder.hidden.spec.library_convolutions_forbidden",
+                        lambda name: __import__("contextlib").nullcontext())
+    message = _graded_in_and_out(tmp_path, monkeypatch, "convolution_forward",
+                                 "check_conv_forward", ["conv_forward_naive"], [flipped])
+    assert "The kernel is flipped" in message and "Your function is right" not in message
+
+
+def test_the_kernel_records_the_nearby_answers_without_reading_a_reference(tmp_path, monkeypatch):
+    from autograder.hidden import spec
+    from autograder.tests.seeds import seed_002_forward
+
+    def no_references(assignment):
+        raise AssertionError("the grading kernel read the references")
+    monkeypatch.setattr(spec, "load_references", no_references)
+    monkeypatch.setenv("COURSE_JUDGE", "outside")
+    monkeypatch.chdir(tmp_path)
+    from autograder.hidden.convolution_forward import check_conv_forward
+    check_conv_forward(seed_002_forward())
+    records = judge.take_records(tmp_path)
+    assert len(records) == 18
+    first = record.from_plain(records[0].data, records[0].arrays)
+    assert set(first) == {"answer", "nearby"} and set(first["nearby"]) <= {
+        "square kernel", "square input", "no padding", "stride 1", "one channel", "one image",
+        "one filter"}
+    raised = [record.from_plain(r.data, r.arrays) for r in records]
+    assert any("raised" in got and got["nearby"].get("square kernel") is not None for got in raised)
