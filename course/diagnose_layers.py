@@ -144,13 +144,14 @@ def _conv_size(x, w, s, padding):
 _FLIPPED = ("The kernel is flipped: this is true convolution. A convolutional layer computes "
             "cross-correlation: multiply each window by w[f] as it is, without turning it round "
             "(no w[f, :, ::-1, ::-1]).")
-_NO_BIAS = ("The bias is missing: add b[f] once to every value of output channel f, "
-            "out[n, f, i, j] = np.sum(window * w[f]) + b[f].")
+_NO_BIAS = ("The bias is missing: every value of output channel f gets b[f] added once, "
+            "after the sum over its window.")
 _BIAS_PER_CHANNEL = ("The bias is added once per input channel, C times: b[f] goes in once per "
                      "output value. Add it after the sum over channels, outside the channel loop.")
 _BIAS_AXIS = ("The bias is added along the wrong axis: b[f] belongs to filter f, so it goes to "
-              "every pixel of output channel f, not by image, row or column. Use "
-              "out += b.reshape(1, -1, 1, 1); a plain out += b lines b up with the last axis.")
+              "every pixel of output channel f, not by image, row or column. A plain out += b "
+              "lines b up with the last axis (the width); give b a shape that broadcasts along "
+              "axis 1, the channels, instead.")
 _READ_SWAPPED = ("Height and width are swapped: your output is what you get when the input is "
                  "read as x[n, c, col, row] (or the kernel as w[f, c, col, row]). Axis 2 is the "
                  "height and axis 3 the width, for x and w alike; kernel rows go with image rows.")
@@ -327,16 +328,17 @@ _DW_FLIPPED = ("dw is flipped: yours is the right answer turned round, dw[:, :, 
                "dw[f, c, u, v] adds x_pad[n, c, i*stride + u, j*stride + v] * dout[n, f, i, j]: "
                "the window as it is, not turned round.")
 _DB_AXES = ("db is summed over the wrong axes: db[f] adds dout[n, f, i, j] over every image n, "
-            "row i and column j, so db = dout.sum(axis=(0, 2, 3)), with shape (F,).")
-_DB_MEAN = ("db is a mean instead of a sum: every output value adds b[f] once, so "
-            "db = dout.sum(axis=(0, 2, 3)), without dividing.")
+            "row i and column j: every axis but the filter axis, which leaves shape (F,).")
+_DB_MEAN = ("db is a mean instead of a sum: every output value adds b[f] once, so db[f] "
+            "adds up dout over the images, rows and columns, without dividing.")
 _DB_ONE_IMAGE = ("db is not summed over the batch: yours holds one image's part only. "
-                 "db = dout.sum(axis=(0, 2, 3)) adds every image, row and column.")
-_DX_PADDED = ("dx still has the padding: cut the pad rows and columns away, "
-              "dx = dx_pad[:, :, pad:pad + H, pad:pad + W], so that dx has the shape of x.")
-_DX_EMPTY = ("dx is empty: with pad = 0 the slice dx_pad[:, :, pad:-pad, pad:-pad] is "
-             "dx_pad[:, :, 0:0, 0:0], which holds nothing. Slice with pad:pad + H and "
-             "pad:pad + W instead; that works for every pad, 0 included.")
+                 "Every image, row and column adds to db[f].")
+_DX_PADDED = ("dx still has the padding: the gradient of the padded input has pad rows and "
+              "columns of zeros' gradients on each side; cut them away so that dx has the shape "
+              "of x.")
+_DX_EMPTY = ("dx is empty: the slice that removes the padding keeps nothing when pad = 0. "
+             "Work out where your slice ends for pad = 0, and end it where x's rows and "
+             "columns end, whatever pad is.")
 _DX_FLIPPED = ("dx was computed with the kernel flipped: each output value sends "
                "dout[n, f, i, j] * w[f] back to the window it read, with w[f] the same way "
                "round as in the forward pass.")
