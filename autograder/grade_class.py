@@ -15,6 +15,7 @@ For each student in submitted/<student>/<assignment>/:
 Then feedback is generated and a report is written to reports/<assignment>.csv.
 """
 import argparse
+import contextlib
 import csv
 import hashlib
 import json
@@ -212,14 +213,21 @@ def _unscored_for_setup(course, db_url, assignment, student):
 
 
 def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader_args=(),
-                db_url=None, progress=print, check=True):
+                db_url=None, progress=print, check=True, scheduler=None):
     """Grade `assignment` for `students` (default: everyone who submitted); [Result].
 
     First the gradebook must know the assignment, and (check=True) the solution must get
     full marks here (`autograder.preflight`); otherwise it stops, grading no one.
+    scheduler: None grades here with `workers` threads; a Dask scheduler's address
+    (tcp://HOST:PORT) or a distributed.Client sends one task per student to that cluster
+    (`autograder.cluster`; db_url must then be a gradebook every worker reaches).
     """
     course = pathlib.Path(course).resolve()
     db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    if scheduler is not None and db_url.startswith("sqlite"):
+        raise SystemExit("grading on a Dask cluster needs a gradebook every worker can reach: "
+                         "--db postgresql://USER@HOST/DATABASE (see README, Throughput and "
+                         "scaling).")
     require_assignment(assignment, db_url)
     if check:
         check_grading_works(course, assignment, nbgrader_args, progress=progress)
@@ -229,7 +237,9 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
     if workers > 1:  # one BLAS/torch thread per kernel: workers share the cores
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, "1")
-    progress(f"Grading {assignment}: {len(students)} students, {workers} worker(s)")
+    address = getattr(getattr(scheduler, "scheduler", None), "address", scheduler)  # a Client's
+    where = f"{workers} worker(s)" if scheduler is None else f"the Dask cluster at {address}"
+    progress(f"Grading {assignment}: {len(students)} students, {where}")
     results = {s: _prepare_or_blank(course, assignment, s, trusted=s in trust)
                for s in students}
     for student, result in results.items():
@@ -245,10 +255,19 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
         ok, output = autograde_one(course, assignment, student, nbgrader_args)
         return student, ok, output, time.monotonic() - began
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run, s) for s in students]
-        for done, future in enumerate(as_completed(futures), 1):
-            student, ok, output, seconds = future.result()
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
+            futures = [pool.submit(run, s) for s in students]
+            finished = (future.result() for future in as_completed(futures))
+        else:
+            from autograder import cluster
+            client = cluster.connect(scheduler) if isinstance(scheduler, str) else scheduler
+            if isinstance(scheduler, str):
+                stack.enter_context(client)
+            finished = cluster.grade_on_cluster(client, course, assignment, students, db_url,
+                                                nbgrader_args)
+        for done, (student, ok, output, seconds) in enumerate(finished, 1):
             result = results[student]
             result.seconds = seconds
             if not ok:
@@ -271,10 +290,11 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
             progress(f"[{done:>3}/{len(students)}] {student:<20} {result.status:<7} "
                      f"{result.score:5.1f}/{result.max_score:<5.1f} {seconds:6.1f} s   "
                      f"elapsed {time.monotonic() - start:6.1f} s, {len(students) - done} left")
-    try:
-        steps.run_nbgrader(course, "generate_feedback", assignment, "--force", *nbgrader_args)
-    except steps.StepFailed as err:
-        progress(f"Feedback could not be generated: {str(err).strip().splitlines()[-1]}")
+    if scheduler is None:  # on a cluster each task made its student's feedback
+        try:
+            steps.run_nbgrader(course, "generate_feedback", assignment, "--force", *nbgrader_args)
+        except steps.StepFailed as err:
+            progress(f"Feedback could not be generated: {str(err).strip().splitlines()[-1]}")
     write_report(course / "reports" / f"{assignment}.csv", results.values())
     return [results[s] for s in students]
 
@@ -307,7 +327,10 @@ def main(argv=None):
     parser.add_argument("--student", action="append", help="grade only these (repeatable)")
     parser.add_argument("--trust", action="append", default=[],
                         help="grade a held student normally after review (repeatable)")
-    parser.add_argument("--db", help="gradebook URL (default: sqlite gradebook.db)")
+    parser.add_argument("--db", help="gradebook URL (default: sqlite gradebook.db; a cluster "
+                                     "needs postgresql://USER@HOST/DATABASE)")
+    parser.add_argument("--scheduler", help="grade on the Dask cluster of this scheduler "
+                                            "(tcp://HOST:8786) instead of here")
     parser.add_argument("--cell-timeout", type=int, help="seconds per cell (config: 120)")
     parser.add_argument("--notebook-timeout", type=int, help="seconds per notebook (900)")
     args = parser.parse_args(argv)
@@ -321,7 +344,7 @@ def main(argv=None):
     try:
         results = grade_class(args.course, args.assignment, workers=args.workers,
                               students=args.student, trust=set(args.trust),
-                              nbgrader_args=extra, db_url=args.db)
+                              nbgrader_args=extra, db_url=args.db, scheduler=args.scheduler)
     except GradingSetupError as err:
         print(err, file=sys.stderr)
         return 2

@@ -59,6 +59,11 @@ def student_pattern(config):
 
 def late_files(course, assignment, student):
     """Names of the downloaded files of `student` that the LMS marked late ([] if none)."""
+    return [path.name for path in late_paths(course, assignment, student)]
+
+
+def late_paths(course, assignment, student):
+    """Paths of the downloaded files of `student` that the LMS marked late ([] if none)."""
     course = pathlib.Path(course)
     extracted = course / "downloaded" / assignment / "extracted"
     if not extracted.is_dir():
@@ -71,7 +76,7 @@ def late_files(course, assignment, student):
         relative = str(path.relative_to(extracted))
         match = names.match(relative) if names else None
         if match and match.groupdict().get("student_id") == student and late.search(path.name):
-            found.append(path.name)
+            found.append(path)
     return found
 
 

@@ -9,7 +9,10 @@ fresh course directories, with `autograder.grade_class` (sandboxed, as configure
 with 1 worker and once with 2, each nbgrader command run in a fork of a warm server
 (autograder.forkserver). With --fresh-processes the same class is first graded with a new
 `nbgrader` process per command, as before the server, for comparison. Prints seconds per
-submission for each and the speed-ups.
+submission for each and the speed-ups. With --cluster the class is also graded through a Dask
+cluster of 2 worker processes on this machine into a PostgreSQL gradebook
+(autograder.localcluster), and the projected wall time of 400 students x 8 assignments on 2, 16
+and 64 cores is printed from the measured rate (assuming the rate per core stays as measured).
 The check that grading works (the solution graded once per assignment, before any student)
 is timed apart: it is a fixed cost per assignment, remembered between runs.
 """
@@ -31,11 +34,11 @@ def exercises(release_path):
             and c.metadata.get("nbgrader", {}).get("solution")]
 
 
-def build_class(course, names, students, scratch):
+def build_class(course, names, students, scratch, db_args=()):
     """Generate each assignment and write `students` submissions of it; return the count."""
     count = 0
     for name in names:
-        steps.generate_assignment(course, name)
+        steps.run_nbgrader(course, "generate_assignment", name, "--force", *db_args)
         release = course / "release" / name / f"{name}.ipynb"
         source = course / "source" / name / f"{name}.ipynb"
         stubs = {c.metadata["nbgrader"]["grade_id"]: c.source
@@ -51,12 +54,15 @@ def build_class(course, names, students, scratch):
     return count
 
 
-def grade_everything(workers, names, students):
+def grade_everything(workers, names, students, db_url=None, client=None):
+    """Grade a synthetic class here (or on the cluster of `client`, gradebook `db_url`);
+    (submissions, seconds, failed)."""
+    db_args = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         course = steps.make_course(tmp / "course", names)
         (tmp / "scratch").mkdir()
-        count = build_class(course, names, students, tmp / "scratch")
+        count = build_class(course, names, students, tmp / "scratch", db_args)
         for name in names:
             began = time.perf_counter()
             preflight.check_grading_works(course, name, progress=lambda line: None)
@@ -65,7 +71,8 @@ def grade_everything(workers, names, students):
         start = time.perf_counter()
         failed = 0
         for name in names:
-            results = grade_class.grade_class(course, name, workers=workers,
+            results = grade_class.grade_class(course, name, workers=workers, db_url=db_url,
+                                              scheduler=client, nbgrader_args=db_args,
                                               progress=lambda line: None)
             failed += sum(r.status == "failed" for r in results)
             took = sum(r.seconds for r in results)
@@ -81,6 +88,8 @@ def main(argv=None):
                         help="grade only these (repeatable; default: the whole course)")
     parser.add_argument("--fresh-processes", action="store_true",
                         help="also grade with a new nbgrader process per command (1 worker)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="also grade on a local Dask cluster (2 workers, PostgreSQL)")
     args = parser.parse_args(argv)
     names = args.assignment or steps.assignments()
     print(f"{args.students} students x {len(names)} assignments")
@@ -97,10 +106,39 @@ def main(argv=None):
         timings[mode, workers] = seconds
         print(f"{label}: {count} submissions in {seconds:.1f} s = "
               f"{seconds / count:.2f} s per submission ({failed} failed)")
+    if args.cluster:
+        label = "Dask cluster of 2 worker processes, PostgreSQL gradebook"
+        print(f"{label}:")
+        count, seconds, failed = grade_on_local_cluster(names, args.students)
+        timings["cluster", 2] = seconds
+        print(f"{label}: {count} submissions in {seconds:.1f} s = "
+              f"{seconds / count:.2f} s per submission ({failed} failed)")
     print(f"speed-up with 2 workers: {timings['server', 1] / timings['server', 2]:.2f}x")
+    if args.cluster:
+        print(f"cluster (2 workers) against 1 local worker: "
+              f"{timings['server', 1] / timings['cluster', 2]:.2f}x")
     if args.fresh_processes:
         print(f"speed-up of the warm server (1 worker): "
               f"{timings['fresh', 1] / timings['server', 1]:.2f}x")
+    best = min(seconds for (mode, _), seconds in timings.items() if mode != "fresh")
+    per_core = count / best / 2          # submissions per second per core, 2 cores busy
+    for cores in (2, 16, 64):
+        hours = 400 * 8 / (per_core * cores) / 3600
+        print(f"projected: 400 students x 8 assignments on {cores:>2} cores: {hours:5.1f} h")
+
+
+def grade_on_local_cluster(names, students):
+    from distributed import Client
+
+    from autograder import localcluster
+    lacks = localcluster.missing()
+    if lacks:
+        raise SystemExit(f"--cluster needs {lacks}")
+    with localcluster.postgres() as db_url, \
+            localcluster.dask_cluster(2, env=steps.nbgrader_env()) as cluster, \
+            Client(cluster.address) as client:
+        cluster.wait_for_workers(client, 2)
+        return grade_everything(2, names, students, db_url=db_url, client=client)
 
 
 if __name__ == "__main__":

@@ -271,7 +271,7 @@ INSERTED = {  # student: (the cell it goes after, the code of the new cell)
     "segfault": ("a1_conv_params",
      "import faulthandler\nfaulthandler._sigsegv()"),
     "memory_bomb": ("a1_pad_image",
-     "hoard = [bytearray(10**9) for _ in range(100)]"),
+     "hoard = bytearray(100 * 10**9)"),     # one request: refused at once, however busy
     "chatty": ("a1_pad_image",
      "print('spam ' * 1_000_000)"),
     "system_exit": ("a1_pad_image",
@@ -401,10 +401,11 @@ def _mutate(student, nb, blank):
     return nb
 
 
-def build(release, source, folder, scratch):
-    """Write every corpus student's submission under `folder` (a course's submitted/)."""
+def build(release, source, folder, scratch, students=None):
+    """Write the submission of every corpus student (or of `students`) under `folder` (a
+    course's submitted/)."""
     blank = nbformat.read(release, as_version=4)
-    for student in CORPUS:
+    for student in students or CORPUS:
         target = folder / student / NAME
         target.mkdir(parents=True, exist_ok=True)
         nb = _mutate(student, _solved(release, source, scratch), copy.deepcopy(blank))
