@@ -112,6 +112,18 @@ setup_browser_tests() {
     echo "$want" > "$stamp"
 }
 
+setup_cluster_tests() {
+    # Dask and the PostgreSQL driver, for the tests of grading on a cluster; installed only for
+    # testing (an instructor who grades on a cluster installs requirements-cluster.txt too).
+    local stamp="$VENV/.course-cluster" want
+    want="$(sha256sum "$ROOT/requirements-cluster.txt" | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    pip_install -r "$ROOT/requirements-cluster.txt"
+    echo "$want" > "$stamp"
+}
+
 port_is_free() {
     "$PY" - "$1" <<'PY'
 import socket, sys
@@ -169,6 +181,8 @@ open_course() {
     port="$(choose_port "$@")"
     first_notebook="$(cd "$ROOT/release" && ls -1 */*.ipynb 2>/dev/null | sort | head -n 1)"
     [ -n "$first_notebook" ] || die "release/ has no notebooks; instructors make them with ./course.sh release"
+    # Student tools only: no formgrader, no Create Assignment (setup/student-lab/README.md).
+    export JUPYTER_CONFIG_PATH="$ROOT/setup/student-lab${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
     start_lab "$port" "$ROOT/release" "/lab/tree/$first_notebook"
 }
 
@@ -194,6 +208,7 @@ case "$cmd" in
     test)
         setup
         setup_browser_tests
+        setup_cluster_tests
         cd "$ROOT"
         exec "$PY" -m pytest "$@" ;;
     doctor) setup; exec "$PY" -m course.doctor ;;

@@ -10,7 +10,9 @@ The zip holds one folder, cnn-course-student-<version>/, with
   copy of course/ (no autograder/, source/, reference outputs or inputs). The same wheel is
   what a JupyterHub image installs;
 - requirements.txt: the pinned packages the notebooks are tested with;
-- README.md: how to set up and open the notebooks, run the public tests and hand in.
+- README.md: how to set up and open the notebooks, run the public tests and hand in;
+- jupyter-config/: the students' Jupyter configuration (setup/student-lab/: nbgrader's
+  instructor tools switched off).
 
 Before it writes anything it checks that release/ matches source/ (it regenerates the
 student notebooks in a scratch folder and compares; about 30 s), and it refuses to write a
@@ -63,6 +65,8 @@ include = ["course", "course.*"]
 "*" = ["*"]
 """
 
+STUDENT_LAB = "setup/student-lab"   # the students' Jupyter configuration (its README says why)
+
 STUDENT_README = """\
 # Convolutional neural networks, from a NumPy loop to PyTorch
 
@@ -80,10 +84,12 @@ python3.11 -m venv .venv && .venv/bin/pip install torch=={torch} && .venv/bin/pi
 ## Open the notebooks (no network needed from now on)
 
 ```bash
-.venv/bin/jupyter lab notebooks
+JUPYTER_CONFIG_PATH=jupyter-config .venv/bin/jupyter lab notebooks
 ```
 
-On Windows: `py -3.11 -m venv .venv`, then `.venv\\Scripts\\pip` and `.venv\\Scripts\\jupyter`.
+(`jupyter-config/` keeps the graders' tools out of your JupyterLab: the Validate button and
+the assignment list stay.) On Windows: `py -3.11 -m venv .venv`, then `.venv\\Scripts\\pip`,
+and `set JUPYTER_CONFIG_PATH=jupyter-config` before `.venv\\Scripts\\jupyter lab notebooks`.
 With no internet at all, ask your instructor for a folder of wheels and add
 `--no-index --find-links FOLDER` to both `pip install` commands.
 
@@ -387,6 +393,8 @@ def bundle_files(names, root=REPO, progress=print):
         wheel = build_wheel(tmp, root)
         files[wheel.name] = wheel.read_bytes()
     files["requirements.txt"] = (root / "requirements.txt").read_bytes()
+    for path in sorted((root / STUDENT_LAB).rglob("*.json")):   # student tools only
+        files[f"jupyter-config/{path.relative_to(root / STUDENT_LAB).as_posix()}"] = path.read_bytes()
     readme = student_readme(wheel.name, list(releases), bundle_name(names, root), root)
     files["README.md"] = readme.encode("utf-8")
     return files

@@ -4,6 +4,8 @@ Screenshots go to the pytest temporary folder (printed with -s) so a person can 
 """
 import pathlib
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -40,8 +42,31 @@ def test_course_sh_open_shows_the_first_notebook(tmp_path):
             page.get_by_role("heading", name="01 · Convolution basics").wait_for(timeout=60_000)
             page.screenshot(path=str(tmp_path / "open.png"))
             assert page.locator(".jp-NotebookPanel-notebook .jp-Cell").count() > 40
+            # student tools only: the Nbgrader menu lists the assignment list and nothing of
+            # the graders' (no formgrader, no course list, no Create Assignment panel)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+            items = [t for t in page.locator(".lm-Menu-itemLabel").all_inner_texts() if t]
+            assert items == ["Assignment List"], items
+            sidebar = page.locator(".lm-TabBar-tab").evaluate_all("els => els.map(e => e.title)")
+            assert not [t for t in sidebar if "Create Assignment" in t], sidebar
+        assert _status(f"{url}/formgrader?token={TOKEN}") == 404
     print(f"screenshot: {tmp_path / 'open.png'}")
     assert "/lab/tree/01-convolution-basics/01-convolution-basics.ipynb" in (tmp_path / "lab.log").read_text()
+
+
+def _status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as reply:
+            return reply.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_course_sh_instructor_keeps_the_formgrader(tmp_path):
+    port = free_port()
+    with running_lab([str(REPO / "course.sh"), "instructor", "--port", str(port)],
+                     tmp_path / "lab.log", port) as url:
+        assert _status(f"{url}/formgrader?token={TOKEN}") == 200
 
 
 def test_widget_updates_when_the_student_moves_a_slider(tmp_path):
