@@ -60,7 +60,9 @@ def _floats(*arrays):
 
 
 def _tensor(array, grad=False):
-    return torch.tensor(np.ascontiguousarray(array, dtype=np.float64), requires_grad=grad)
+    """A float64 tensor of a copy of `array` (a fresh C-order copy: torch refuses the negative
+    strides a flipped view can keep even when NumPy calls it contiguous, as for 1x1 kernels)."""
+    return torch.tensor(np.array(array, dtype=np.float64, order="C", copy=True), requires_grad=grad)
 
 
 def _swap_hw(array):
@@ -161,6 +163,10 @@ _OUT_TRANSPOSED = ("Height and width are swapped: your output is the right answe
 _ONE_SIDE = ("Padding is applied on one side only: the zeros go on all four sides, pad rows above "
              "and below and pad columns left and right. np.pad takes one (before, after) pair per "
              "axis: look at the pairs you gave for the height and the width.")
+_PAD_HALF = ("Your output is as large as for an input with pad zeros added per axis in all, "
+             "not 2*pad: pad rows go above and pad rows below, pad columns left and pad columns "
+             "right (the size alone cannot tell whether yours are all on one side or too few "
+             "on each).")
 _NO_PAD = ("The padding is missing: your output is what you get with pad = 0. Pad x with pad "
            "zeros on every side of the height and width (not the batch or channel axes) first, "
            "and slide the filters over the padded array.")
@@ -271,7 +277,7 @@ def _conv_size_mistake(actual, x, w, s, p):
     if all(abs(g - r) <= 1 for g, r in zip(got, right)):
         return _OFF_BY_ONE
     if p and got == _conv_size(x, w, s, p):
-        return _ONE_SIDE
+        return _PAD_HALF
     if p and got == _conv_size(x, w, s, 0):
         return _NO_PAD
     if s > 1 and got == _conv_size(x, w, 1, 2 * p):
