@@ -12,6 +12,9 @@
 - dataset_or_digits: Fashion-MNIST (found as above) or CIFAR-10 (from a folder) when its files are
   there, else the bundled digits (one printed line says so and how to get the data), as a
   `Loaded(train, test, classes, name)`
+- training_splits: Fashion-MNIST (or the digits, upsampled) as float tensors in memory, split
+  into training, validation and test sets (stratified, seeded), each as large as asked, as
+  `Splits(x_train, y_train, x_val, y_val, x_test, y_test, classes, name)`
 """
 import gzip
 import math
@@ -22,6 +25,8 @@ from collections import namedtuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset
 
 from course.data import load_digits
@@ -285,3 +290,60 @@ def dataset_or_digits(name="FashionMNIST", root=None, train_transform=None):
     train = local_torchvision_dataset(name, root, train=True, transform=train_steps)
     test = local_torchvision_dataset(name, root, train=False, transform=to_tensor)
     return Loaded(train, test, list(train.classes), name)
+
+
+Splits = namedtuple("Splits", "x_train y_train x_val y_val x_test y_test classes name")
+
+
+def _stratified_part(indices, labels, size, seed):
+    """`size` of `indices` (all when size is None or too large), stratified by labels[indices]."""
+    if size is None or size >= len(indices):
+        return indices
+    part, _ = train_test_split(indices, train_size=int(size), stratify=labels[indices], random_state=seed)
+    return part
+
+
+def training_splits(root=None, n_train=None, n_val=5000, n_test=None, seed=0, digits=False,
+                    digits_size=16):
+    """Fashion-MNIST, or the bundled digits, as tensors in memory: training, validation, test.
+
+    Fashion-MNIST (found as find_fashion_mnist says): `n_val` of the 60,000 training images are
+    held out for validation, `n_train` of the others train (None: all of them), and `n_test`
+    of the 10,000 test images test (None: all). Images (1, 28, 28).
+    The digits (when Fashion-MNIST is not found: one printed line says so and how to get it;
+    or when digits=True): the 1,797 digits upsampled to digits_size x digits_size (bilinear,
+    as DigitsDataset in 07), split 60% / 20% / 20%; n_train, n_val, n_test cap each split.
+    Every part is stratified (each class keeps its share) and drawn with `seed`.
+    Returns Splits(x_train, y_train, x_val, y_val, x_test, y_test, classes, name): x float32
+    tensors (N, 1, H, W) in [0, 1], y int64 tensors (N,), classes the class names, name
+    "FashionMNIST" or "digits"
+    """
+    if not digits and _fashion_files(root) is None:
+        print(f"{_fashion_not_found(root)}; using the bundled digits. To get it: "
+              f"{FASHION_MNIST_HOW_TO_GET}")
+        digits = True
+    if digits:
+        x, y = load_digits()
+        x = F.interpolate(torch.from_numpy(x), size=(digits_size, digits_size), mode="bilinear",
+                          align_corners=False).numpy()
+        every = np.arange(len(y))
+        train, rest = train_test_split(every, test_size=0.4, stratify=y, random_state=seed)
+        val, test = train_test_split(rest, test_size=0.5, stratify=y[rest], random_state=seed)
+        parts = [(x, y, _stratified_part(part, y, size, seed))
+                 for part, size in ((train, n_train), (val, n_val), (test, n_test))]
+        classes, name = [str(d) for d in range(10)], "digits"
+    else:
+        x_train, y_train, x_test, y_test, classes = load_fashion_mnist(root)
+        every = np.arange(len(y_train))
+        rest, val = train_test_split(every, test_size=int(n_val), stratify=y_train, random_state=seed)
+        parts = [(x_train, y_train, _stratified_part(rest, y_train, n_train, seed)),
+                 (x_train, y_train, val),
+                 (x_test, y_test, _stratified_part(np.arange(len(y_test)), y_test, n_test, seed))]
+        name = "FashionMNIST"
+    tensors = []
+    for images, labels, index in parts:
+        images = torch.from_numpy(images[index])
+        if images.dtype == torch.uint8:                   # Fashion-MNIST: (N, 28, 28) bytes
+            images = images.unsqueeze(1).to(torch.float32).div_(255)
+        tensors += [images.contiguous(), torch.from_numpy(labels[index]).long()]
+    return Splits(*tensors, list(classes), name)

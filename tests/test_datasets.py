@@ -9,6 +9,7 @@ import pathlib
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from course import datasets
 from course.datasets import (FASHION_MNIST_CLASSES, LAYOUT, dataset_or_digits, find_fashion_mnist,
@@ -334,3 +335,63 @@ def test_debian_fashion_mnist(monkeypatch):
     assert np.bincount(y_test).tolist() == [1000] * 10
     assert x_train.min() == 0 and x_train.max() == 255
     assert len(classes) == 10
+
+
+# training_splits: tensors in memory, split for training
+
+def write_balanced_fashion(folder, n_train=100, n_test=40):
+    """Fashion-MNIST files whose label i is i % 10 and whose image i holds the value i % 251
+    (so that each image says where it came from)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        images = np.broadcast_to((np.arange(n) % 251).astype(np.uint8)[:, None, None], (n, 28, 28))
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+
+
+def test_training_splits_of_fashion_mnist(tmp_path, capsys):
+    write_balanced_fashion(tmp_path)
+    s = datasets.training_splits(tmp_path, n_train=50, n_val=20, n_test=30, seed=0)
+    assert capsys.readouterr().out == "" and s.name == "FashionMNIST"
+    assert s.classes == list(FASHION_MNIST_CLASSES)
+    for x, y, n in ((s.x_train, s.y_train, 50), (s.x_val, s.y_val, 20), (s.x_test, s.y_test, 30)):
+        assert x.shape == (n, 1, 28, 28) and x.dtype == torch.float32 and y.dtype == torch.int64
+        assert float(x.min()) >= 0 and float(x.max()) <= 1
+        assert np.bincount(y.numpy(), minlength=10).tolist() == [n // 10] * 10      # stratified
+        assert torch.equal((x[:, 0, 0, 0] * 255).round().long() % 10, y)           # images keep their labels
+    train_ids = set((s.x_train[:, 0, 0, 0] * 255).round().long().tolist())
+    val_ids = set((s.x_val[:, 0, 0, 0] * 255).round().long().tolist())
+    assert not train_ids & val_ids                         # validation images are held out of training
+    again = datasets.training_splits(tmp_path, n_train=50, n_val=20, n_test=30, seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(s[:6], again[:6]))
+    other = datasets.training_splits(tmp_path, n_train=50, n_val=20, n_test=30, seed=1)
+    assert not torch.equal(other.y_val, s.y_val) or not torch.equal(other.x_val, s.x_val)
+
+
+def test_training_splits_all_images_by_default(tmp_path):
+    write_balanced_fashion(tmp_path)
+    s = datasets.training_splits(tmp_path, n_val=20)
+    assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (80, 20, 40)
+
+
+def test_training_splits_fall_back_to_the_digits_with_one_line(tmp_path, capsys):
+    s = datasets.training_splits(tmp_path / "nowhere", n_train=500, n_val=100)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and "; using the bundled digits. To get it: sudo apt-get install" in lines[0]
+    assert s.name == "digits" and s.classes == [str(d) for d in range(10)]
+    assert s.x_train.shape == (500, 1, 16, 16) and s.x_val.shape == (100, 1, 16, 16)
+    assert s.x_test.shape == (360, 1, 16, 16)              # 20% of 1,797, not capped
+    assert s.x_train.dtype == torch.float32 and s.y_train.dtype == torch.int64
+    assert np.bincount(s.y_val.numpy()).min() >= 9         # stratified
+
+
+def test_training_splits_digits_when_asked_even_with_fashion_mnist_there(tmp_path, capsys):
+    write_balanced_fashion(tmp_path)
+    s = datasets.training_splits(tmp_path, digits=True, digits_size=12)
+    assert capsys.readouterr().out == "" and s.name == "digits"
+    assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (1078, 359, 360)   # 60 / 20 / 20
+    x, y = datasets.load_digits()
+    upsampled = F.interpolate(torch.from_numpy(x), size=(12, 12), mode="bilinear", align_corners=False)
+    matches = [int(torch.nonzero((upsampled - image).abs().amax(dim=(1, 2, 3)) < 1e-6)[0])
+               for image in s.x_test[:5]]
+    assert [int(y[i]) for i in matches] == s.y_test[:5].tolist()
