@@ -10,7 +10,9 @@
 - Huge outputs are cut to a size a feedback page can show.
 - Hidden checks are judged outside the kernel (`autograder.judge`): the records a test
   cell wrote are taken right after it ran, and judged after the whole notebook has run.
+- With COURSE_GRADING_PROFILE set, the phases are timed (`autograder.profile`).
 """
+from contextlib import nullcontext
 from queue import Empty
 from time import monotonic
 
@@ -20,7 +22,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from autograder import judge
+from autograder import judge, profile
 from autograder.sandbox import SandboxedKernelManager
 
 TIMEOUT_NAME = "CellTimeoutError"
@@ -54,6 +56,9 @@ class ResilientExecute(Execute):
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
+        self._timer = profile.Timer() if profile.enabled() else None
+        self._cell_seconds = []   # (seconds, index, first line) of each cell, when profiled
+        began = monotonic()
         self._started = None
         self._restarts = 0
         self._skipped = set()  # indices of cells not to replay: they killed or hung the kernel
@@ -61,8 +66,39 @@ class ResilientExecute(Execute):
         self._workdir = ((resources or {}).get("metadata", {}).get("path") or ".")
         judge.take_records(self._workdir)  # nothing handed in counts as a record
         nb, resources = super().preprocess(nb, resources, km)
-        judge.judge_notebook(nb, self._records)
+        with self._phase("judge"):
+            judge.judge_notebook(nb, self._records)
+        if self._timer is not None:
+            profile.write({"step": "execute", "notebook": self._workdir,
+                           "total": monotonic() - began, **self._timer.seconds,
+                           "slowest cells": sorted(self._cell_seconds, reverse=True)[:5]})
         return nb, resources
+
+    def _phase(self, name):
+        timer = getattr(self, "_timer", None)
+        return timer.phase(name) if timer is not None else nullcontext()
+
+    def _cell_phase(self, cell, cell_index):
+        """The profile's name for the time a code cell takes to run: "setup cells" are the
+        given cells above the first exercise (the imports, the data)."""
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta and not any(c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                                for c in self.nb.cells[:cell_index]):
+            return "setup cells"
+        if meta.get("solution"):
+            return "exercise cells"
+        return "test cells" if meta.get("grade") else "other cells"
+
+    async def async_start_new_kernel(self, **kwargs):
+        with self._phase("kernel start"):
+            return await super().async_start_new_kernel(**kwargs)
+
+    async def async_start_new_kernel_client(self):
+        with self._phase("kernel ready"):
+            return await super().async_start_new_kernel_client()
+
+    start_new_kernel = run_sync(async_start_new_kernel)   # nbconvert calls the blocking forms
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def _take_records(self, cell_index):
         records = judge.take_records(self._workdir)
@@ -85,9 +121,11 @@ class ResilientExecute(Execute):
                                    f"{self.notebook_timeout} s while it is graded, and that "
                                    "time was used up by the cells above.")]
             return cell
+        began = monotonic()
         try:
-            cell = await self._execute_and_take_records(cell, cell_index, execution_count,
-                                                        store_history)
+            with self._phase(self._cell_phase(cell, cell_index)):
+                cell = await self._execute_and_take_records(cell, cell_index, execution_count,
+                                                            store_history)
         except DeadKernelError:
             cell.outputs = list(cell.get("outputs", [])) + [_error(
                 "KernelDied", "the Python kernel stopped while this cell ran (it called "
@@ -100,6 +138,9 @@ class ResilientExecute(Execute):
             await self._restart(cell_index)
             return cell
         self._trim_outputs(cell)
+        if getattr(self, "_timer", None) is not None:
+            self._cell_seconds.append((monotonic() - began, cell_index,
+                                       (cell.source.strip().splitlines() or [""])[0][:60]))
         timed_out = any(out.get("ename") == TIMEOUT_NAME for out in cell.outputs)
         if timed_out and not await self._responsive():
             cell.outputs.append(_stuck())

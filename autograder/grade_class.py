@@ -12,7 +12,9 @@ For each student in submitted/<student>/<assignment>/:
    (then `--trust STUDENT` grades it normally).
 4. `nbgrader autograde --student` runs it (sandboxed, limited: nbgrader_config.py), several
    students at once; a student whose run fails is retried, then reported, and the run goes on.
-Then feedback is generated and a report is written to reports/<assignment>.csv.
+5. Right after, in the same worker: the score is settled (held, or not scored when the
+   grading set-up broke) and the student's feedback page is made.
+Then a report is written to reports/<assignment>.csv.
 """
 import argparse
 import contextlib
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder import nbgrader_steps as steps
+from autograder import nbgrader_steps as steps, profile
 from autograder.export import final_score, manual_grades_left
 from autograder.gradebook import require_assignment
 from autograder.late import late_files
@@ -212,6 +214,39 @@ def _unscored_for_setup(course, db_url, assignment, student):
     return found
 
 
+def _settle(course, db_url, assignment, result, ok, output, seconds):
+    """After a student's autograde: the status (failed, held or graded), the hold in the
+    gradebook, and the score read back, written into `result`."""
+    student = result.student
+    result.seconds = seconds
+    if not ok:
+        result.status = "failed"
+        result.notes.append("Grading failed: " + output.strip().splitlines()[-1][:300])
+    elif broken := _unscored_for_setup(course, db_url, assignment, student):
+        result.status = "failed"
+        result.notes.append("Not scored: the grading set-up broke, not the student's "
+                            "code (" + "; ".join(broken)[:300] + ")")
+    else:
+        try:
+            _hold_or_release(course, db_url, assignment, student, held=result.status == "held")
+        except MissingEntry:
+            result.status = "failed"
+            result.notes.append("Grading failed: nbgrader recorded no submission.")
+    result.score, result.max_score, result.manual_left, penalty = read_score(
+        db_url, assignment, student)
+    result.late = result.late or penalty > 0   # late by its time, too
+
+
+def _feedback(course, assignment, nbgrader_args, student):
+    """The feedback page of one graded student ("" when made, else what went wrong)."""
+    try:
+        steps.run_nbgrader(course, "generate_feedback", assignment, "--student", student,
+                           "--force", *nbgrader_args)
+    except steps.StepFailed as err:
+        return f"Feedback could not be generated: {str(err).strip().splitlines()[-1][:300]}"
+    return ""
+
+
 def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader_args=(),
                 db_url=None, progress=print, check=True, scheduler=None):
     """Grade `assignment` for `students` (default: everyone who submitted); [Result].
@@ -240,8 +275,10 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
     address = getattr(getattr(scheduler, "scheduler", None), "address", scheduler)  # a Client's
     where = f"{workers} worker(s)" if scheduler is None else f"the Dask cluster at {address}"
     progress(f"Grading {assignment}: {len(students)} students, {where}")
+    began = time.monotonic()
     results = {s: _prepare_or_blank(course, assignment, s, trusted=s in trust)
                for s in students}
+    profile.write({"step": "prepare", "students": len(students), "seconds": time.monotonic() - began})
     for student, result in results.items():
         marked = late_files(course, assignment, student)
         if marked:
@@ -251,9 +288,19 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
     start = time.monotonic()
 
     def run(student):
+        """One student, start to end, in a worker thread: autograde, settle, feedback."""
         began = time.monotonic()
         ok, output = autograde_one(course, assignment, student, nbgrader_args)
-        return student, ok, output, time.monotonic() - began
+        seconds = time.monotonic() - began
+        profile.write({"step": "autograde", "student": student, "seconds": seconds})
+        _settle(course, db_url, assignment, results[student], ok, output, seconds)
+        if results[student].status != "failed":
+            began = time.monotonic()
+            problem = _feedback(course, assignment, nbgrader_args, student)
+            if problem:
+                results[student].notes.append(problem)
+            profile.write({"step": "feedback", "students": 1, "seconds": time.monotonic() - began})
+        return student, ok, output, seconds
 
     with contextlib.ExitStack() as stack:
         if scheduler is None:
@@ -269,32 +316,15 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
                                                 nbgrader_args)
         for done, (student, ok, output, seconds) in enumerate(finished, 1):
             result = results[student]
-            result.seconds = seconds
-            if not ok:
-                result.status = "failed"
-                result.notes.append("Grading failed: " + output.strip().splitlines()[-1][:300])
-            elif broken := _unscored_for_setup(course, db_url, assignment, student):
-                result.status = "failed"
-                result.notes.append("Not scored: the grading set-up broke, not the student's "
-                                    "code (" + "; ".join(broken)[:300] + ")")
-            else:
-                try:
-                    _hold_or_release(course, db_url, assignment, student,
-                                     held=result.status == "held")
-                except MissingEntry:
-                    result.status = "failed"
-                    result.notes.append("Grading failed: nbgrader recorded no submission.")
-            result.score, result.max_score, result.manual_left, penalty = read_score(
-                db_url, assignment, student)
-            result.late = result.late or penalty > 0   # late by its time, too
+            if scheduler is not None:   # on a cluster the task made the feedback already,
+                _settle(course, db_url, assignment, result, ok, output, seconds)
+                if result.status == "held":     # before the hold: made again, with it
+                    problem = _feedback(course, assignment, nbgrader_args, student)
+                    if problem:
+                        result.notes.append(problem)
             progress(f"[{done:>3}/{len(students)}] {student:<20} {result.status:<7} "
                      f"{result.score:5.1f}/{result.max_score:<5.1f} {seconds:6.1f} s   "
                      f"elapsed {time.monotonic() - start:6.1f} s, {len(students) - done} left")
-    if scheduler is None:  # on a cluster each task made its student's feedback
-        try:
-            steps.run_nbgrader(course, "generate_feedback", assignment, "--force", *nbgrader_args)
-        except steps.StepFailed as err:
-            progress(f"Feedback could not be generated: {str(err).strip().splitlines()[-1]}")
     write_report(course / "reports" / f"{assignment}.csv", results.values())
     return [results[s] for s in students]
 

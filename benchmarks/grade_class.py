@@ -15,6 +15,11 @@ cluster of 2 worker processes on this machine into a PostgreSQL gradebook
 and 64 cores is printed from the measured rate (assuming the rate per core stays as measured).
 The check that grading works (the solution graded once per assignment, before any student)
 is timed apart: it is a fixed cost per assignment, remembered between runs.
+
+With --profile the 1-worker run also says where the seconds of one submission go, per
+assignment and on average (autograder.profile): the sandboxed kernel's start, its first
+cell (the imports), the exercise, test and other cells, the judge, nbgrader's own work
+around them, and the class-wide prepare and feedback steps, per submission.
 """
 import argparse
 import os
@@ -24,7 +29,7 @@ import time
 
 import nbformat
 
-from autograder import grade_class, nbgrader_steps as steps, preflight
+from autograder import grade_class, nbgrader_steps as steps, preflight, profile
 from autograder.submissions import fill_in
 
 
@@ -54,9 +59,19 @@ def build_class(course, names, students, scratch, db_args=()):
     return count
 
 
-def grade_everything(workers, names, students, db_url=None, client=None):
+PROFILE_COLUMNS = ("kernel start", "kernel ready", "setup cells", "exercise cells", "test cells",
+                   "other cells", "judge", "kernel stop, rest", "nbgrader's own work", "prepare",
+                   "feedback", "total")
+
+
+def print_profile(label, summary):
+    """One row of the profile table: seconds per submission of each phase."""
+    print(f"  {label:<24}" + "".join(f"{summary.get(c, 0.0):>9.2f}" for c in PROFILE_COLUMNS))
+
+
+def grade_everything(workers, names, students, db_url=None, client=None, profiled=False):
     """Grade a synthetic class here (or on the cluster of `client`, gradebook `db_url`);
-    (submissions, seconds, failed)."""
+    (submissions, seconds, failed). profiled: print where the seconds went, per assignment."""
     db_args = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -69,15 +84,33 @@ def grade_everything(workers, names, students, db_url=None, client=None):
             print(f"  {name}: grading checked on the solution in "
                   f"{time.perf_counter() - began:.1f} s")
         start = time.perf_counter()
-        failed = 0
+        failed, summaries = 0, []
         for name in names:
-            results = grade_class.grade_class(course, name, workers=workers, db_url=db_url,
-                                              scheduler=client, nbgrader_args=db_args,
-                                              progress=lambda line: None)
+            if profiled:
+                os.environ[profile.ENV] = str(tmp / f"profile-{name}.jsonl")
+            try:
+                results = grade_class.grade_class(course, name, workers=workers, db_url=db_url,
+                                                  scheduler=client, nbgrader_args=db_args,
+                                                  progress=lambda line: None)
+            finally:
+                os.environ.pop(profile.ENV, None)
             failed += sum(r.status == "failed" for r in results)
             took = sum(r.seconds for r in results)
             print(f"  {name}: {len(results)} graded, {took / len(results):.1f} s of autograde "
                   f"each, {failed} failed so far")
+            if profiled:
+                records = profile.read(tmp / f"profile-{name}.jsonl")
+                summaries.append((name, profile.summarize(records)))
+                slowest = next((r["slowest cells"] for r in records if r["step"] == "execute"), [])
+                print("    slowest cells of one submission: "
+                      + "; ".join(f"cell {i} {s:.1f} s ({line})" for s, i, line in slowest))
+        if profiled:
+            print("  seconds per submission:\n  " + " " * 24
+                  + "".join(f"{c[:8]:>9}" for c in PROFILE_COLUMNS))
+            for name, summary in summaries:
+                print_profile(name, summary)
+            mean = {c: sum(s.get(c, 0.0) for _, s in summaries) / len(summaries) for c in PROFILE_COLUMNS}
+            print_profile("mean of the assignments", mean)
         return count, time.perf_counter() - start, failed
 
 
@@ -88,13 +121,17 @@ def main(argv=None):
                         help="grade only these (repeatable; default: the whole course)")
     parser.add_argument("--fresh-processes", action="store_true",
                         help="also grade with a new nbgrader process per command (1 worker)")
+    parser.add_argument("--profile", action="store_true",
+                        help="say where the seconds of a submission go (1-worker run)")
+    parser.add_argument("--only-one-worker", action="store_true",
+                        help="grade with 1 worker only (no speed-up figure)")
     parser.add_argument("--cluster", action="store_true",
                         help="also grade on a local Dask cluster (2 workers, PostgreSQL)")
     args = parser.parse_args(argv)
     names = args.assignment or steps.assignments()
     print(f"{args.students} students x {len(names)} assignments")
     runs = [("fresh", 1)] if args.fresh_processes else []
-    runs += [("server", 1), ("server", 2)]
+    runs += [("server", 1)] if args.only_one_worker else [("server", 1), ("server", 2)]
     timings = {}
     for mode, workers in runs:
         label = f"{workers} worker(s), " + (
@@ -102,7 +139,8 @@ def main(argv=None):
         print(f"{label}:")
         steps._close_servers()  # every run starts its servers from nothing
         os.environ["COURSE_FORKSERVER"] = "0" if mode == "fresh" else "1"
-        count, seconds, failed = grade_everything(workers, names, args.students)
+        count, seconds, failed = grade_everything(workers, names, args.students,
+                                                  profiled=args.profile and workers == 1)
         timings[mode, workers] = seconds
         print(f"{label}: {count} submissions in {seconds:.1f} s = "
               f"{seconds / count:.2f} s per submission ({failed} failed)")
@@ -113,7 +151,8 @@ def main(argv=None):
         timings["cluster", 2] = seconds
         print(f"{label}: {count} submissions in {seconds:.1f} s = "
               f"{seconds / count:.2f} s per submission ({failed} failed)")
-    print(f"speed-up with 2 workers: {timings['server', 1] / timings['server', 2]:.2f}x")
+    if ("server", 2) in timings:
+        print(f"speed-up with 2 workers: {timings['server', 1] / timings['server', 2]:.2f}x")
     if args.cluster:
         print(f"cluster (2 workers) against 1 local worker: "
               f"{timings['server', 1] / timings['cluster', 2]:.2f}x")

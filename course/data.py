@@ -3,9 +3,27 @@
 - load_digits: scikit-learn's 1,797 handwritten digits, 8x8 pixels, as NCHW arrays
 - load_photo: a photograph bundled with scikit-image (camera, astronaut, coffee, ...)
 """
+import importlib.util
+import os
+
 import numpy as np
 
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "coins", "moon", "page", "rocket")
+
+
+def _digits_file():
+    """(images (1797, 8, 8), labels (1797,)) read from scikit-learn's own digits.csv.gz, as
+    sklearn.datasets.load_digits reads it, without importing scikit-learn (seconds of imports);
+    through scikit-learn if the file is not where it usually is."""
+    spec = importlib.util.find_spec("sklearn")
+    folder = (spec.submodule_search_locations or [None])[0] if spec else None
+    path = os.path.join(folder, "datasets", "data", "digits.csv.gz") if folder else None
+    if path and os.path.isfile(path):
+        table = np.loadtxt(path, delimiter=",")
+        return table[:, :-1].reshape(-1, 8, 8), table[:, -1]
+    from sklearn.datasets import load_digits as sklearn_digits
+    digits = sklearn_digits()
+    return digits.images, digits.target
 
 
 def load_digits(limit=None):
@@ -15,11 +33,9 @@ def load_digits(limit=None):
     - limit: keep only the first `limit` images (None keeps all 1,797)
     Returns (x, y); x: (N, 1, 8, 8) float32 in [0, 1], y: (N,) int64 labels 0-9
     """
-    from sklearn.datasets import load_digits as sklearn_digits
-
-    digits = sklearn_digits()
-    x = (digits.images / 16.0).astype(np.float32)[:, None, :, :]
-    y = digits.target.astype(np.int64)
+    images, target = _digits_file()
+    x = (images / 16.0).astype(np.float32)[:, None, :, :]
+    y = target.astype(np.int64)
     if limit is not None:
         if int(limit) < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")

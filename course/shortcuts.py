@@ -14,8 +14,8 @@ module-attribute tripwire of the hidden tests stays as a second line, for calls 
 through a module (`signal.correlate2d(...)`).
 """
 import functools
-import importlib
 import inspect
+import sys
 import types
 
 from course.checks import CheckFailed
@@ -40,36 +40,32 @@ COURSE_MODULES_WITH_ANSWERS = [
 ]
 
 
-def course_answer_functions():
-    """(module name, function names) of the course's own answer-computing helpers."""
-    for module_name in COURSE_MODULES_WITH_ANSWERS:
-        module = importlib.import_module(module_name)
-        yield module_name, [name for name, value in vars(module).items()
-                            if inspect.isfunction(value) and value.__module__ == module_name]
+def course_answer_names(module_name, module):
+    """Names of the functions a course module defines itself (its answer-computing helpers)."""
+    return [name for name, value in vars(module).items()
+            if inspect.isfunction(value) and value.__module__ == module_name]
 
 
-_forbidden_cache = None
+_forbidden_by_module = {}           # module name -> {id(object): "module.name"}, once it is imported
 
 
 def forbidden_objects():
-    """{id(object): "module.name"} of the library and course functions no exercise may use."""
-    global _forbidden_cache
-    if _forbidden_cache is None:
-        found = {}
-        for module_name, names in FORBIDDEN.items():
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                continue
-            for name in names:
-                if hasattr(module, name):
-                    found[id(getattr(module, name))] = f"{module_name}.{name}"
-        for module_name, names in course_answer_functions():
-            module = importlib.import_module(module_name)
-            for name in names:
-                found[id(getattr(module, name))] = f"{module_name}.{name}"
-        _forbidden_cache = found
-    return _forbidden_cache
+    """{id(object): "module.name"} of the library and course functions no exercise may use,
+    among the modules imported so far: a function of a module no one imported does not exist
+    in the process, so nothing can reach it (and importing torch or scipy.signal to look
+    would cost seconds)."""
+    found = {}
+    for module_name in [*FORBIDDEN, *COURSE_MODULES_WITH_ANSWERS]:
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        if module_name not in _forbidden_by_module:
+            names = FORBIDDEN.get(module_name) or course_answer_names(module_name, module)
+            _forbidden_by_module[module_name] = {
+                id(getattr(module, name)): f"{module_name}.{name}"
+                for name in names if hasattr(module, name)}
+        found.update(_forbidden_by_module[module_name])
+    return found
 
 
 def _code_objects(code):

@@ -14,6 +14,17 @@ def test_digits_are_nchw_in_unit_range():
         load_digits(limit=0)
 
 
+def test_digits_are_scikit_learns_read_without_importing_it(monkeypatch):
+    from sklearn.datasets import load_digits as sklearn_digits
+    digits = sklearn_digits()
+    x, y = load_digits()
+    assert np.array_equal(x[:, 0] * 16, digits.images) and np.array_equal(y, digits.target)
+    # where the file is not found, scikit-learn's loader reads it
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    x_again, y_again = load_digits()
+    assert np.array_equal(x_again, x) and np.array_equal(y_again, y)
+
+
 @pytest.mark.parametrize("name", PHOTOS)
 def test_every_listed_photo_loads_offline(name):
     grey = load_photo(name, size=32)
