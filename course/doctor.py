@@ -12,7 +12,25 @@ from dataclasses import dataclass
 from course.mode import is_grading
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-FIX_SETUP = "run ./course.sh setup in the course folder (it installs the pinned versions)"
+IN_CHECKOUT = (REPO / "course.sh").exists()   # else installed from the student bundle's wheel
+FIX_SETUP = ("run ./course.sh setup in the course folder (it installs the pinned versions)"
+             if IN_CHECKOUT else
+             "in the folder you unzipped, run .venv/bin/pip install -r requirements.txt (the "
+             "pinned versions; its README.md has the whole set-up)")
+WIDGETS_FIX = ("open the course with ./course.sh open (JupyterLab 4 with ipywidgets 8)" if IN_CHECKOUT
+               else "open the notebooks as the bundle's README.md says (JupyterLab 4 with ipywidgets 8)")
+
+
+def requirements_file():
+    """requirements.txt of the checkout, or, for the bundle, the first one in the current
+    folder or above it (JupyterLab runs a notebook in notebooks/<NN>/ of the bundle)."""
+    if IN_CHECKOUT:
+        return REPO / "requirements.txt"
+    here = pathlib.Path.cwd().resolve()
+    for folder in [here, *here.parents][:4]:
+        if (folder / "requirements.txt").exists():
+            return folder / "requirements.txt"
+    return REPO / "requirements.txt"
 
 
 @dataclass
@@ -23,8 +41,9 @@ class Finding:
     fix: str = ""
 
 
-def pinned_versions(requirements=REPO / "requirements.txt"):
-    """The `name==version` pins of requirements.txt, as {name: version}."""
+def pinned_versions(requirements=None):
+    """The `name==version` pins of requirements.txt (requirements_file()), as {name: version}."""
+    requirements = requirements_file() if requirements is None else requirements
     pins = {}
     for line in pathlib.Path(requirements).read_text().splitlines():
         match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s#;]+)", line)
@@ -173,8 +192,8 @@ def _show_widget_probe():
 
     probe = ipywidgets.IntSlider(value=3, min=1, max=5, description="widgets:")
     print("Widget check: a slider should appear below. If you see text such as "
-          "'IntSlider(value=3, ...)' instead, widgets are not rendering: open the course with "
-          "./course.sh open (JupyterLab 4 with ipywidgets 8), then reload the page.")
+          f"'IntSlider(value=3, ...)' instead, widgets are not rendering: {WIDGETS_FIX}, "
+          "then reload the page.")
     display(probe)
 
 

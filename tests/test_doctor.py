@@ -1,4 +1,6 @@
 import gzip
+import os
+import pathlib
 import subprocess
 import sys
 
@@ -80,3 +82,25 @@ def test_the_doctor_only_says_it_is_skipped_while_grading(monkeypatch, capsys):
     monkeypatch.setattr(module, "run_checks", lambda: (_ for _ in ()).throw(AssertionError))
     module.doctor()
     assert capsys.readouterr().out.strip() == "Environment check skipped: this notebook is being graded."
+
+
+def test_in_the_student_bundle_the_advice_is_the_bundles(tmp_path):
+    """Installed from the bundle's wheel there is no course.sh: the doctor says what the
+    bundle's README says, and compares with the bundle's requirements.txt."""
+    import shutil
+    site = tmp_path / "site-packages"
+    shutil.copytree(pathlib.Path(__file__).resolve().parent.parent / "course", site / "course",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    bundle = tmp_path / "bundle"
+    (bundle / "notebooks" / "01-convolution-basics").mkdir(parents=True)
+    (bundle / "requirements.txt").write_text("numpy==0.0.1\n")
+    script = ("from course import doctor as d\n"
+              "print(d.IN_CHECKOUT); print(d.FIX_SETUP); print(d.WIDGETS_FIX); print(d.pinned_versions())")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=bundle / "notebooks" / "01-convolution-basics",
+                          env={**os.environ, "PYTHONPATH": str(site)})
+    assert done.returncode == 0, done.stderr
+    in_checkout, fix, widgets_fix, pins = done.stdout.splitlines()
+    assert in_checkout == "False"
+    assert "course.sh" not in fix + widgets_fix and "pip install -r requirements.txt" in fix
+    assert "README" in widgets_fix and pins == "{'numpy': '0.0.1'}"
