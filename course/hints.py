@@ -122,6 +122,14 @@ LADDERS = {
         "division.",
     )),
     # ---------------------------------------------------------- 02-convolution-forward
+    "a1_same_padding_pair": ("Exercise 3.5: \"same\" padding for even and dilated kernels", (
+        "First find how many zeros the two sides hold together: the output keeps its length when "
+        "the padding adds F_eff - 1 pixels, with F_eff the span of the dilated kernel.",
+        "Split that total in two halves. When it is odd, one side gets one zero more: the cell "
+        "above the task shows which side PyTorch picks.",
+        "Return the two numbers as a tuple of ints, the smaller first; integer division gives "
+        "the smaller half, and the other half is what is left of the total.",
+    )),
     "a2_layout": ("Exercise 1.1: converting between layouts", (
         "No loops: x.transpose takes the new order of the axes, and indexing can reverse one "
         "axis. Check the number of dimensions (ndim) first.",
@@ -238,6 +246,16 @@ LADDERS = {
         "broadcasts). Return out alone, no cache.",
     )),
     # ---------------------------------------------------------- 04-pooling
+    "a3_learn_kernel": ("Exercise 7.1: `learn_kernel`", (
+        "Build the windows of the images once, before the loop, with sliding_window_view over "
+        "the last two axes; pred is then one np.einsum of the windows with w, as in notebook 02.",
+        "The loss is the mean of the squared differences; its gradient with respect to pred "
+        "carries the 2 of the square and the division by the number of output values. Record "
+        "the loss before the step.",
+        "Your conv_backward_fast takes that dout and the cache (images, w, a zero bias, stride 1 "
+        "and pad 0); of the three gradients it returns, the kernel's step uses the middle one, "
+        "against the direction it points.",
+    )),
     "a4_max_pool_forward_naive": ("Exercise 1.1: `max_pool_forward_naive`", (
         "A convolution with no weights: the same windows, but each gives its largest value. "
         "Each channel is pooled on its own.",

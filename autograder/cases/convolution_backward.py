@@ -1,5 +1,5 @@
 """Cases for 03-convolution-backward. Oracles: torch autograd through F.conv2d, and
-F.conv_transpose2d."""
+F.conv_transpose2d; for learning a kernel, the kernel that made the targets (F.conv2d)."""
 import itertools
 
 import numpy as np
@@ -9,7 +9,7 @@ from autograder.cases.convolution_forward import conv_cases
 
 SEED = 2026 + 3
 JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every field but the OUTPUT_FIELDS
-OUTPUT_FIELDS = {"dx", "dw", "db", "out"}
+OUTPUT_FIELDS = {"dx", "dw", "db", "out", "true_w"}
 
 
 def torch_gradients(x, w, b, stride, pad, dout):
@@ -51,6 +51,14 @@ BACKWARD_OF = [(2, 3, 7, 6, 4, 3, 2, 2, 1), (1, 2, 5, 8, 3, 2, 3, 1, 0),
                (2, 1, 8, 5, 2, 3, 3, 3, 2)]
 
 
+# Learning a kernel (exercise 7.1): (images shape, kernel shape, lr, num_steps, seed, pixels).
+# Each lr is below 2 / (largest eigenvalue of the loss's Hessian) for its images, and
+# num_steps brings the solution within 1e-5 of the true kernel.
+LEARN = [((4, 1, 7, 9), (1, 2), 0.2, 40, 0, "normal"),
+         ((3, 1, 9, 6), (2, 3), 0.6, 150, 1, "uniform"),
+         ((2, 1, 5, 8), (3, 2), 0.2, 60, 2, "normal")]
+
+
 def build():
     rng = np.random.default_rng(SEED)
     refs = {}
@@ -88,4 +96,17 @@ def build():
                      f"tconv/{k}/stride_pad": np.array([stride, pad]),
                      f"tconv/{k}/backward_of": np.array(x.shape),
                      f"tconv/{k}/out": torch_gradients(x, w, b, stride, pad, dout)[0]})
+
+    # learning a kernel: the targets are the images filtered by true_w (no bias), which only
+    # the judge sees
+    rng = np.random.default_rng(SEED + 300)
+    for i, (shape, (HH, WW), lr, num_steps, seed, pixels) in enumerate(LEARN):
+        images = rng.normal(size=shape) if pixels == "normal" else rng.uniform(size=shape)
+        true_w = rng.integers(-2, 3, size=(1, 1, HH, WW)).astype(float)
+        targets = torch.nn.functional.conv2d(torch.from_numpy(images),
+                                             torch.from_numpy(true_w)).numpy()
+        refs.update({f"learn/{i}/images": images, f"learn/{i}/targets": targets,
+                     f"learn/{i}/kernel_shape": np.array([HH, WW]), f"learn/{i}/lr": np.array(lr),
+                     f"learn/{i}/num_steps": np.array(num_steps), f"learn/{i}/seed": np.array(seed),
+                     f"learn/{i}/true_w": true_w})
     return refs

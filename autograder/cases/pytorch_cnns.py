@@ -16,7 +16,8 @@ import torch.nn.functional as tnf
 
 SEED = 2026 + 6
 JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every field but the OUTPUT_FIELDS
-OUTPUT_FIELDS = {"out", "size", "total", "conv", "fc", "count", "zero_out"}
+OUTPUT_FIELDS = {"out", "size", "total", "conv", "fc", "count", "zero_out", "shapes", "dense",
+                 "gap"}
 
 # one layer per row: (kind, a, b, kernel_h, kernel_w, stride, pad, dilation, bias)
 CONV, MAXPOOL, AVGPOOL, RELU, FLATTEN, LINEAR, SIGMOID = range(7)
@@ -330,6 +331,69 @@ def block_zero_branch(x, wp, stride):
     return tnf.relu(shortcut).numpy()
 
 
+# ------------------------------------------------------- Network in Network (Lin et al. 2014)
+
+# nin_block: (in_channels, out_channels, kernel_h, kernel_w, stride, pad, N, H, W): non-square
+# inputs, a rectangular kernel, strides 1, 2 and 4 (the first block of d2l 8.3's NiN), a 1x1 first
+# convolution
+NIN_CASES = [(1, 8, 5, 5, 1, 2, 2, 12, 9), (3, 6, 3, 3, 2, 1, 2, 11, 14),
+             (2, 4, 11, 11, 4, 0, 1, 35, 27), (4, 5, 3, 5, 1, 1, 2, 7, 10),
+             (3, 3, 1, 1, 1, 0, 3, 5, 6)]
+# gap_head: (in_channels, num_classes, N, H, W): non-square maps, a 1x1 map, one class more than
+# channels and fewer
+GAP_CASES = [(8, 10, 2, 5, 7), (16, 3, 3, 1, 1), (4, 7, 1, 9, 4), (6, 2, 2, 13, 11)]
+GAP_SIZES = ((3, 8), (16, 5))      # other inputs (1, in_channels, H, W): one score per class
+# head_parameters: (channels, height, width, hidden, num_classes): VGG-16's head, AlexNet's,
+# non-square maps, a 1x1 map, a hidden layer of one unit
+HEAD_CASES = [(512, 7, 7, 4096, 1000), (256, 6, 6, 4096, 1000), (64, 4, 3, 128, 10),
+              (32, 1, 1, 64, 5), (16, 5, 9, 1, 3)]
+
+
+def nin_block_layers(in_channels, out_channels, kernel_size, stride, padding):
+    """d2l 8.3's NiN block, from torch layers: conv, ReLU, then two 1x1 convolutions with ReLU."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding),
+                         nn.ReLU(), nn.Conv2d(out_channels, out_channels, 1), nn.ReLU(),
+                         nn.Conv2d(out_channels, out_channels, 1), nn.ReLU())
+
+
+def layer_shapes(model, x):
+    """Output shape of every layer of an nn.Sequential on x, in order: (layers, 4)."""
+    shapes, h = [], x
+    with torch.no_grad():
+        for layer in model:
+            h = layer(h)
+            shapes.append(tuple(h.shape))
+    return np.array(shapes, dtype=np.int64)
+
+
+def nin_forward(x, params, stride, pad):
+    """The NiN block written out with torch.nn.functional, float64."""
+    w1, b1, w2, b2, w3, b3 = (_f64(p) for p in params)
+    h = tnf.relu(tnf.conv2d(_f64(x), w1, b1, stride=stride, padding=pad))
+    h = tnf.relu(tnf.conv2d(h, w2, b2))
+    return tnf.relu(tnf.conv2d(h, w3, b3)).numpy()
+
+
+def dense_head(channels, height, width, hidden, num_classes):
+    """VGG's classifier without dropout: flatten, dense hidden, ReLU, dense hidden, ReLU, dense."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(channels * height * width, hidden), nn.ReLU(),
+                         nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+
+
+def gap_head_layers(channels, num_classes):
+    return nn.Sequential(nn.Conv2d(channels, num_classes, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def _nin_shapes(in_channels, out_channels, kh, kw):
+    return [(out_channels, in_channels, kh, kw), (out_channels,), (out_channels, out_channels, 1, 1),
+            (out_channels,), (out_channels, out_channels, 1, 1), (out_channels,)]
+
+
+def _meta_count(model_fn, *args):
+    with torch.device("meta"):
+        return sum(p.numel() for p in model_fn(*args).parameters())
+
+
 def build():
     """Cases for 06-pytorch-cnns: {key: array}."""
     rng = np.random.default_rng(SEED)
@@ -399,4 +463,31 @@ def build():
         refs[f"block/{i}/zero_out"] = block_zero_branch(x, wp, stride)
         refs[f"block/{i}/count"] = np.array(sum(p.numel() for p in
                                                 basic_block(c_in, c_out, stride).parameters()))
+
+    for i, (c_in, c_out, kh, kw, stride, pad, N, H, W) in enumerate(NIN_CASES):
+        params = network_params(int(rng.integers(2**31)), _nin_shapes(c_in, c_out, kh, kw))
+        x = rng.normal(size=(N, c_in, H, W)).astype(np.float32)
+        refs[f"nin/{i}/args"] = np.array([c_in, c_out, kh, kw, stride, pad])
+        refs[f"nin/{i}/x"] = x
+        for name, p in zip(("w1", "b1", "w2", "b2", "w3", "b3"), params):
+            refs[f"nin/{i}/{name}"] = p
+        block = nin_block_layers(c_in, c_out, (kh, kw), stride, pad)
+        refs[f"nin/{i}/shapes"] = layer_shapes(block, torch.from_numpy(x))
+        refs[f"nin/{i}/count"] = np.array(sum(p.numel() for p in block.parameters()))
+        refs[f"nin/{i}/out"] = nin_forward(x, params, stride, pad)
+
+    for i, (c_in, num_classes, N, H, W) in enumerate(GAP_CASES):
+        w = rng.normal(scale=1 / np.sqrt(c_in), size=(num_classes, c_in, 1, 1)).astype(np.float32)
+        b = rng.normal(size=num_classes).astype(np.float32)
+        x = rng.normal(size=(N, c_in, H, W)).astype(np.float32)
+        refs[f"gap/{i}/args"] = np.array([c_in, num_classes])
+        refs[f"gap/{i}/x"], refs[f"gap/{i}/w"], refs[f"gap/{i}/b"] = x, w, b
+        refs[f"gap/{i}/count"] = np.array(sum(p.numel() for p in
+                                              gap_head_layers(c_in, num_classes).parameters()))
+        refs[f"gap/{i}/out"] = tnf.conv2d(_f64(x), _f64(w), _f64(b)).mean(dim=(2, 3)).numpy()
+
+    for i, args in enumerate(HEAD_CASES):
+        refs[f"head/{i}/args"] = np.array(args)
+        refs[f"head/{i}/dense"] = np.array(_meta_count(dense_head, *args))
+        refs[f"head/{i}/gap"] = np.array(_meta_count(gap_head_layers, args[0], args[4]))
     return refs

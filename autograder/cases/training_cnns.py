@@ -3,7 +3,9 @@ cross_entropy and autograd gradients, with a hand-written SGD update), scipy.spe
 sklearn.metrics (accuracy_score, confusion_matrix), and a few lines stating the
 early-stopping rule. None of them calls the notebook's solutions.
 
-Training cases are float64, so a correct answer matches to about 1e-10.
+Training cases are float64, so a correct answer matches to about 1e-10. The cases of the
+training craft (section 9: normalisation, initial loss, overfitting a tiny batch, the learning-rate
+schedule) hold inputs only: the judge computes what is expected from them with torch.
 """
 import numpy as np
 import torch
@@ -49,6 +51,20 @@ FIXED_CASES = [(10, 0.5, 6), (4, 0.3, 3)]
 
 # make_test_dataset: (N, H, W)
 TEST_SET_SHAPES = [(6, 8, 8), (3, 9, 5)]
+
+# Training craft (section 9); drawn from a generator of their own, so the cases above stay as
+# they are. The judge computes every expected value from these inputs with torch.
+# normalization_stats / normalize: (N, C, H, W) of the training images, channels on their own scales
+NORM_SHAPES = [(6, 3, 5, 7), (4, 2, 9, 4), (9, 1, 6, 6)]
+
+# initial_loss: (N, C, H, W, classes) on a Flatten -> Dropout(0.5) -> Linear network
+INITIAL_CASES = [(30, 2, 3, 5, 10), (17, 1, 4, 2, 4)]
+
+# overfit_tiny_subset: (N, C, H, W, classes, num_steps, lr) on a conv(3x3, 4 maps) + linear net
+OVERFIT_CASES = [(20, 2, 6, 9, 5, 60, 0.02), (12, 1, 7, 5, 3, 40, 0.03)]
+
+# make_scheduler: (optimizer: 0 SGD with momentum 0.9, 1 AdamW, lr, num_epochs, steps_per_epoch)
+SCHEDULER_CASES = [(1, 0.004, 3, 7), (0, 0.1, 2, 5), (1, 0.01, 1, 11)]
 
 
 def fit_oracle(val_losses, num_epochs, patience):
@@ -150,4 +166,31 @@ def build():
             torch.from_numpy(x), size=(SIZE, SIZE), mode="bilinear", align_corners=False).numpy()
 
     refs["save/0/x"] = rng.random((5, 1, SIZE, SIZE)).astype(np.float32)
+
+    craft = np.random.default_rng(SEED + 9)
+    for i, (N, C, H, W) in enumerate(NORM_SHAPES):
+        scale, shift = craft.uniform(0.2, 3.0, size=C), craft.uniform(-2.0, 2.0, size=C)
+        x = craft.normal(size=(N, C, H, W)) * scale[:, None, None] + shift[:, None, None]
+        refs[f"norm/{i}/x"] = x.astype(np.float32)
+        refs[f"norm/{i}/x_val"] = (craft.normal(size=(3, C, H, W)) * 2).astype(np.float32)
+        refs[f"norm/{i}/mean"] = craft.uniform(-1.0, 1.0, size=C).astype(np.float32)
+        refs[f"norm/{i}/std"] = craft.uniform(0.5, 2.0, size=C).astype(np.float32)
+
+    for i, (N, C, H, W, K) in enumerate(INITIAL_CASES):
+        refs[f"initial/{i}/x"] = craft.normal(size=(N, C, H, W))
+        refs[f"initial/{i}/y"] = craft.integers(0, K, size=N)
+        refs[f"initial/{i}/w"] = craft.normal(size=(K, C * H * W)) * 0.05
+        refs[f"initial/{i}/b"] = craft.normal(size=K) * 0.01
+
+    for i, (N, C, H, W, K, num_steps, lr) in enumerate(OVERFIT_CASES):
+        refs[f"overfit/{i}/x"] = craft.normal(size=(N, C, H, W)).astype(np.float32)
+        refs[f"overfit/{i}/y"] = craft.integers(0, K, size=N)
+        refs[f"overfit/{i}/conv_w"] = (craft.normal(size=(4, C, 3, 3)) * 0.3).astype(np.float32)
+        refs[f"overfit/{i}/conv_b"] = np.zeros(4, dtype=np.float32)
+        refs[f"overfit/{i}/fc_w"] = (craft.normal(size=(K, 4 * H * W)) * 0.05).astype(np.float32)
+        refs[f"overfit/{i}/fc_b"] = np.zeros(K, dtype=np.float32)
+        refs[f"overfit/{i}/settings"] = np.array([num_steps, lr])
+
+    for i, (kind, lr, num_epochs, steps_per_epoch) in enumerate(SCHEDULER_CASES):
+        refs[f"scheduler/{i}/settings"] = np.array([kind, lr, num_epochs, steps_per_epoch])
     return refs

@@ -3,7 +3,9 @@ conv_backward against torch's autograd over the forward pass's grid of cases, th
 cases of exercise 4.1 run outside against the notebook's buggy backward pass
 (course.diagnose_layers.failing_case_problem), dx written as a full convolution against
 torch's autograd, and the transposed convolution against torch's conv_transpose2d (and, on
-a few cases, as the backward pass of a convolution: the shape of its input, autograd's dx).
+a few cases, as the backward pass of a convolution: the shape of its input, autograd's dx),
+and a kernel learned by gradient descent against the kernel that made the targets (known
+only to the judge), with a loss that starts where the task says and never rises.
 conv_backward's records also hold the answers on nearby cases, so that the judge can say which
 property a bug depends on when no known mistake fits (autograder.hidden.probing)."""
 import contextlib
@@ -191,6 +193,94 @@ def _backward_on(fn, args):
     return fn(dout.copy(), (x.copy(), w.copy(), b.copy(), dict(conv_param)))
 
 
+def _learn_args(c):
+    HH, WW = (int(v) for v in c["kernel_shape"])
+    return (c["images"].copy(), c["targets"].copy(), (HH, WW), float(c["lr"]),
+            int(c["num_steps"]), int(c["seed"]))
+
+
+def _learn_what(c):
+    _, _, (HH, WW), lr, num_steps, seed = _learn_args(c)
+    return (f"(images {c['images'].shape}, targets {c['targets'].shape}, kernel_shape "
+            f"({HH}, {WW}), lr={lr}, num_steps={num_steps}, seed={seed})")
+
+
+def _mse_and_dw(images, targets, w):
+    """Mean squared error of the valid correlation of images with w, its dw and its db."""
+    HH, WW = w.shape[2:]
+    windows = np.lib.stride_tricks.sliding_window_view(images, (HH, WW), axis=(2, 3))
+    diff = np.einsum("ncijkl,fckl->nfij", windows, w) - targets
+    dout = 2 * diff / diff.size
+    return float(np.mean(diff ** 2)), np.einsum("nfij,ncijkl->fckl", dout, windows), dout.sum()
+
+
+def _first_steps(case):
+    """{"right" and each typical mistake: the loss after the first step}, and the loss at
+    the start."""
+    images, targets, (HH, WW), lr, _, seed = _learn_args(case)
+    w0 = np.random.default_rng(seed).normal(size=(1, 1, HH, WW))
+    start, dw, db = _mse_and_dw(images, targets, w0)
+    after = {name: _mse_and_dw(images, targets, w)[0] for name, w in [
+        ("right", w0 - lr * dw), ("sign", w0 + lr * dw), ("sum", w0 - lr * targets.size * dw),
+        ("db", w0 - lr * db)]}
+    return start, after
+
+
+LEARN_MISTAKES = {
+    "sign": "the loss rose by exactly what a step of w + lr * dw gives: a step goes against "
+            "the gradient, downhill.",
+    "sum": "the first step is as large as with dout = 2 * (pred - targets), not divided by the "
+           "number of output values: the gradient of a sum, not of the mean, N * H_out * W_out "
+           "times too large for this lr.",
+    "db": "the first step moved every weight by the same amount, as db (the sum of dout) "
+          "would: the step of the kernel is dw.",
+}
+
+
+def _judge_learn_kernel(got, case, ref, what):
+    w, losses = unpack(got, 2, "the learned kernel w and the list of losses", what)
+    _, _, (HH, WW), _, num_steps, _ = _learn_args(case)
+    if not isinstance(w, np.ndarray) or w.shape != (1, 1, HH, WW):
+        raise CheckFailed(f"{what}: the kernel came back as {_kind_of(w)}; it should be an "
+                          f"array of shape (1, 1, {HH}, {WW}), the shape of w in conv_forward.")
+    if (type(losses) not in (list, tuple, np.ndarray) or len(losses) != num_steps
+            or not all(isinstance(v, (float, int, np.floating)) for v in np.ravel(losses))):
+        raise CheckFailed(f"{what}: the losses came back as {_kind_of(losses)}; they should be "
+                          f"a list of {num_steps} floats, one per step.")
+    losses = np.asarray(losses, dtype=float)
+    start, after = _first_steps(case)
+    if not np.isclose(losses[0], start, rtol=1e-6):
+        hint = ("losses[0] is the loss of the step after the first one: record each loss "
+                "before its step." if np.isclose(losses[0], after["right"], rtol=1e-6) else
+                "losses[0] is the mean squared error of the starting kernel, "
+                "np.random.default_rng(seed).normal(size=(1, 1, HH, WW)), before any step: "
+                "the mean over every output value, not the sum.")
+        raise CheckFailed(f"{what}: the first loss is not the loss at the starting kernel.\n"
+                          f"  Hint: {hint}")
+    if num_steps > 1 and not np.isclose(losses[1], after["right"], rtol=1e-6):
+        for name, loss in after.items():
+            if name != "right" and np.isclose(losses[1], loss, rtol=1e-6):
+                raise CheckFailed(f"{what}: {LEARN_MISTAKES[name]}")
+    if not np.all(np.isfinite(losses)) or np.any(np.diff(losses) > 1e-9 * losses[0]):
+        raise CheckFailed(f"{what}: the loss rose during training, so the steps overshoot."
+                          "\n  Hint: with this lr, a step w - lr * dw of the mean squared error "
+                          "never raises the loss; check that dout is 2 * (pred - targets) "
+                          "divided by the number of output values, and that the kernel is "
+                          "updated once per step.")
+    check_array(w, ref["true_w"], f"the kernel learned by {what}", reveal=False, rtol=0,
+                atol=1e-3, hint="The loss fell but the kernel is not the one that made the "
+                "targets: run every one of the num_steps steps, each with the dw of the "
+                "current kernel.")
+
+
+def _kind_of(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if type(value) in (list, tuple):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return _shown(value)
+
+
 CHECKS = {
     "check_conv_backward": probed_check(
         exercise="conv_backward", prefix="conv", forbid_library=True,
@@ -219,9 +309,15 @@ CHECKS = {
                                        _conv_param(c)), others=True),
         what=_transpose_what,
         judge=_judge_transpose),
+    "check_learn_kernel": Check(
+        exercise="learn_kernel", prefix="learn", forbid_library=True,
+        call=_guarded("learn_kernel", lambda fn, c: fn(*_learn_args(c))),
+        what=_learn_what,
+        judge=_judge_learn_kernel),
 }
 
 check_conv_backward = runner(ASSIGNMENT, CHECKS, "check_conv_backward")
 check_failing_cases = runner(ASSIGNMENT, CHECKS, "check_failing_cases")
 check_conv_backward_dx_full = runner(ASSIGNMENT, CHECKS, "check_conv_backward_dx_full")
 check_conv_transpose = runner(ASSIGNMENT, CHECKS, "check_conv_transpose")
+check_learn_kernel = runner(ASSIGNMENT, CHECKS, "check_learn_kernel")

@@ -3,7 +3,8 @@ weights in nn.Conv2d (rectangular kernels, strides 1-3, pads 0-2, no bias), the 
 two ways (other class counts, stored weights), flatten sizes of other stacks and inputs
 (non-square, three channels, dilation, pooling only, inputs too small), LeNet-5 at other input
 sizes and class counts, parameter counts per layer and per block, receptive fields, the
-residual block and a small ResNet (autograder/cases/pytorch_cnns.py lists the cases).
+residual block and a small ResNet, the Network in Network block, the global-average-pooling head
+and the parameter counts of the two heads (autograder/cases/pytorch_cnns.py lists the cases).
 
 In the kernel a check builds the student's module, copies the case's weights into it, runs it
 and records plain data step by step (autograder.hidden.steps): outputs as NumPy arrays (a
@@ -20,9 +21,9 @@ import torch.nn.functional as tnf
 
 from course.checks import CheckFailed, check_array, check_equal
 
-from autograder.cases.pytorch_cnns import (ACTIVATIONS, build_stack, lenet_shapes, network_params,
-                                           seed_cnn_shapes)
-from autograder.hidden.spec import Check, function_name, runner
+from autograder.cases.pytorch_cnns import (ACTIVATIONS, GAP_SIZES, build_stack, lenet_shapes,
+                                           network_params, seed_cnn_shapes)
+from autograder.hidden.spec import Check, function_name, runner, unpack
 from autograder.hidden.steps import (frozen, layer_check, must_raise, outcome, plain, record_step,
                                      recorded, recording, result_of)
 
@@ -769,6 +770,275 @@ def _judge_resnet(got, case, ref, what):
     judge_training(recorded(got, "training", TRAIN_WHAT), TRAIN_WHAT, TRAIN_STEPS)
 
 
+# ------------------------------------------------------------- Network in Network
+
+NIN_KINDS = ["Conv2d", "ReLU", "Conv2d", "ReLU", "Conv2d", "ReLU"]
+
+
+def layer_trace(model, x, what):
+    """Run the model on x with a forward hook on every leaf module: [[type name, output shape,
+    kernel size (convolutions) or []], ...] in the order the layers ran, and the output."""
+    trace, handles = [], []
+
+    def hook(module, inputs, output):
+        shape = list(output.shape) if isinstance(output, torch.Tensor) else []
+        kernel = list(module.kernel_size) if isinstance(module, nn.Conv2d) else []
+        trace.append([type(module).__name__, [int(v) for v in shape], [int(v) for v in kernel]])
+
+    for module in model.modules():
+        if next(module.children(), None) is None:
+            handles.append(module.register_forward_hook(hook))
+    try:
+        out = _forward(model, x, what)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return trace[:50], out
+
+
+def _set_convs(model, arrays, what, hint):
+    """Copy (weight, bias) pairs into the model's nn.Conv2d layers, in creation order."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    got = [tuple(m.weight.shape) for m in convs]
+    wanted = [w.shape for w, _ in arrays]
+    if got != wanted:
+        raise CheckFailed(f"{what}: the convolutions' weights, in the order they were created, have "
+                          f"shapes\n  {got}\n  but the task's layers have\n  {wanted}\n  Hint: {hint}")
+    with torch.no_grad():
+        for m, (w, b) in zip(convs, arrays):
+            m.weight.copy_(torch.from_numpy(w))
+            if m.bias is not None:
+                m.bias.copy_(torch.from_numpy(b))
+
+
+def _nin_args(case):
+    c_in, c_out, kh, kw, stride, pad = (int(v) for v in case["args"])
+    return c_in, c_out, (kh if kh == kw else (kh, kw)), stride, pad
+
+
+def _nin_what(case):
+    return str(_nin_args(case))
+
+
+def _record_nin(fn, case, record):
+    args = _nin_args(case)
+    what = _what(fn, "nin_block", _nin_what(case))
+    block = _build(record, fn, args, what)
+    record["sequential"] = isinstance(block, nn.Sequential)
+    if not record["sequential"]:
+        record["type"] = type(block).__name__
+        return
+    record["count"] = _count(block)
+    x = case["x"]
+    run_what = f"{what} on x {x.shape}"
+    trace, _ = record_step(record, None, lambda: layer_trace(block, x, run_what), run_what)
+    record["trace"] = trace
+    weights = [(case[f"w{k}"], case[f"b{k}"]) for k in (1, 2, 3)]
+    record_step(record, None, lambda: _set_convs(
+        block, weights, what, "a convolution in_channels -> out_channels with the task's kernel, "
+        "then two 1x1 convolutions out_channels -> out_channels, in that order."), what)
+    record_step(record, "out", lambda: _forward(block, x, f"{what} with the stored weights"),
+                f"{what} with the stored weights")
+
+
+def nin_trace_mistake(kinds, kernels, kernel):
+    """Name what is wrong with the layers of a NiN block as they ran, or None."""
+    convs = [k for k, name in zip(kernels, kinds) if name == "Conv2d"]
+    if len(convs) != 3:
+        return (f"{len(convs)} convolution(s) ran; the block has three: the {kernel} convolution, "
+                "then two 1x1 convolutions.")
+    if convs[0] != list(kernel):
+        return f"The first convolution has kernel {tuple(convs[0])}; it should be {kernel}."
+    if convs[1:] != [[1, 1], [1, 1]]:
+        return (f"The second and third convolutions have kernels {[tuple(k) for k in convs[1:]]}; "
+                "they are 1x1 (kernel_size=1): a dense layer across the channels at every pixel.")
+    others = [name for name in kinds if name not in ("Conv2d", "ReLU")]
+    if others:
+        return f"The block runs a {others[0]}; it has only convolutions and ReLUs."
+    after = [kinds[i + 1] if i + 1 < len(kinds) else None
+             for i, name in enumerate(kinds) if name == "Conv2d"]
+    if after[0] != "ReLU":
+        return "The ReLU after the first convolution is missing."
+    if after[1] != "ReLU" or after[2] != "ReLU":
+        return ("A ReLU is missing after a 1x1 convolution: without it two 1x1 convolutions in a row "
+                "are one linear map, no more than a single 1x1 convolution.")
+    return None
+
+
+def _judge_nin(got, case, ref, what):
+    _, _, kernel, stride, pad = _nin_args(case)
+    kernel = (kernel, kernel) if isinstance(kernel, int) else kernel
+    if not recorded(got, "sequential", what):
+        raise CheckFailed(f"{what}: returned {got.get('type', 'something else')}; it should "
+                          "return an nn.Sequential.")
+    x = case["x"]
+    run_what = f"{what} on x {x.shape}"
+    trace = recorded(got, "trace", what)
+    if type(trace) is not list or not all(type(t) is list and len(t) == 3 for t in trace):
+        raise CheckFailed(f"{run_what}: the test recorded no layers it can read.")
+    kinds = [t[0] for t in trace]
+    if kinds != NIN_KINDS:
+        mistake = nin_trace_mistake(kinds, [t[2] for t in trace], kernel)
+        raise CheckFailed(f"{run_what}: the layers ran in the order {kinds}.\n  Hint: "
+                          + (mistake or "conv, ReLU, 1x1 conv, ReLU, 1x1 conv, ReLU."))
+    expected = [list(int(v) for v in row) for row in ref["shapes"]]
+    shapes = [t[1] for t in trace]
+    if shapes[0] != expected[0]:
+        raise CheckFailed(f"{run_what}: the first convolution gave {tuple(shapes[0])}, not the "
+                          "size the task's stride and padding give.\n  Hint: pass stride=stride, "
+                          "padding=padding to the first convolution.")
+    if shapes != expected:
+        raise CheckFailed(f"{run_what}: the layers gave the shapes {[tuple(s) for s in shapes]}; "
+                          "after the first convolution the size must not change.\n  Hint: the 1x1 "
+                          "convolutions have stride 1 and no padding, out_channels -> out_channels.")
+    check_equal(plain(recorded(got, "count", what), what), int(ref["count"]),
+                f"{what}: number of parameters", reveal=False,
+                hint="Three convolutions with biases: out * in * kh * kw + out, then twice "
+                     "out * out + out.")
+    stored = f"{what} with the stored weights, on x {x.shape}"
+    check_array(plain(recorded(got, "out", what), stored), ref["out"], stored, reveal=False,
+                rtol=1e-4, atol=1e-5,
+                hint="conv (stride, padding), ReLU, 1x1 conv, ReLU, 1x1 conv, ReLU, in the order "
+                     "they were created.")
+
+
+# --------------------------------------------------------- global average pooling head
+
+def _gap_args(case):
+    return tuple(int(v) for v in case["args"])
+
+
+def _gap_what(case):
+    return str(_gap_args(case))
+
+
+def _record_gap(fn, case, record):
+    c_in, num_classes = _gap_args(case)
+    what = _what(fn, "gap_head", _gap_what(case))
+    head = _build(record, fn, (c_in, num_classes), what)
+    record_step(record, None, lambda: _module(head, what), what)
+    record["count"] = _count(head)
+    x = case["x"]
+    trace_what = f"{what} on x {x.shape}"
+    record["trace"] = record_step(record, None, lambda: layer_trace(head, x, trace_what),
+                                  trace_what)[0]
+    record_step(record, None, lambda: _set_convs(
+        head, [(case["w"], case["b"])], what,
+        "one 1x1 convolution from in_channels to num_classes channels, and no other layer with "
+        "parameters."), what)
+    run_what = f"{what} with the stored weights, on x {x.shape}"
+    record_step(record, "out", lambda: _forward(head, x, run_what), run_what)
+    record["sizes"] = []
+    for H, W in GAP_SIZES:
+        other = np.random.default_rng(H * W).normal(size=(1, c_in, H, W)).astype(np.float32)
+        other_what = f"{what} on x {other.shape}"
+        out = record_step(record, None, lambda: _forward(head, other, other_what), other_what)
+        record["sizes"].append(list(out.shape))
+
+
+def gap_mistake(out, x, w, b):
+    """Name a classic mistake of gap_head from its output, or None."""
+    maps = tnf.conv2d(torch.from_numpy(x).double(), torch.from_numpy(w).double(),
+                      torch.from_numpy(b).double())
+    N, C = maps.shape[:2]
+    if out.shape == tuple(maps.shape) and maps.shape[2:] != (1, 1):
+        return ("The output still has its height and width: the average over the positions is "
+                "missing. nn.AdaptiveAvgPool2d(1) averages each map to one value, whatever its size.")
+    if out.shape == (N, C, 1, 1):
+        return "The output is (N, num_classes, 1, 1): flatten it to (N, num_classes)."
+    if out.shape == (N, maps[0].numel()) and maps.shape[2:] != (1, 1):
+        return ("The maps were flattened without pooling: average each map first, with "
+                "nn.AdaptiveAvgPool2d(1), so that one value per class is left whatever the size.")
+    if out.shape != (N, C):
+        return None
+    close = lambda a: np.allclose(out, a.numpy(), rtol=1e-4, atol=1e-5)  # noqa: E731
+    right = maps.mean(dim=(2, 3))
+    if close(right):
+        return None
+    if close(maps.amax(dim=(2, 3))):
+        return "That is the maximum of each map: global *average* pooling takes the mean."
+    if close(maps.sum(dim=(2, 3))):
+        return "That is the sum of each map: divide by the number of positions (take the mean)."
+    if close(tnf.relu(right)):
+        return ("Negative scores became 0: the head ends without a ReLU, the scores go to the "
+                "softmax as they are.")
+    if close(tnf.relu(maps).mean(dim=(2, 3))):
+        return "A ReLU sits between the 1x1 convolution and the pooling: leave it out."
+    return None
+
+
+def _judge_gap(got, case, ref, what):
+    c_in, num_classes = _gap_args(case)
+    x, w, b = case["x"], case["w"], case["b"]
+    run_what = f"{what} with the stored weights, on x {x.shape}"
+    count = plain(recorded(got, "count", what), what)
+    trace = recorded(got, "trace", what)
+    kinds = [t[0] for t in trace if type(t) is list and t] if type(trace) is list else []
+    if "Linear" in kinds or "LazyLinear" in kinds:
+        raise CheckFailed(f"{what}: an nn.Linear ran ({kinds}).\n  Hint: no dense layer: the 1x1 "
+                          "convolution to num_classes channels is the classifier, and the average "
+                          "of each of its maps is that class's score.")
+    check_equal(count, int(ref["count"]), f"{what}: number of parameters", reveal=False,
+                hint="Only the 1x1 convolution has parameters: in_channels * num_classes weights "
+                     "and num_classes biases; pooling and flattening have none.")
+    check_array(plain(recorded(got, "out", what), run_what), ref["out"], run_what, reveal=False,
+                rtol=1e-4, atol=1e-5, diagnose=lambda out: gap_mistake(out, x, w, b),
+                hint="A 1x1 convolution, then the mean of each map over its positions, then flatten.")
+    sizes = recorded(got, "sizes", what)
+    for (H, W), shape in zip(GAP_SIZES, sizes if type(sizes) is list else []):
+        if shape != [1, num_classes]:
+            raise CheckFailed(f"{what} on x (1, {c_in}, {H}, {W}): returned shape {tuple(shape)}, "
+                              f"not (1, {num_classes}).\n  Hint: nn.AdaptiveAvgPool2d(1) gives "
+                              "one value per map for maps of any size.")
+
+
+# ------------------------------------------------------------------ the two heads' sizes
+
+def _head_args(case):
+    return tuple(int(v) for v in case["args"])
+
+
+def head_mistake(got, channels, height, width, hidden, num_classes):
+    """Name a classic mistake of head_parameters from its (dense, gap) answer, or None."""
+    flat = channels * height * width
+    dense = flat * hidden + hidden + hidden * hidden + hidden + hidden * num_classes + num_classes
+    gap = channels * num_classes + num_classes
+    dense_got, gap_got = got
+    wrong = [
+        (dense_got == flat * hidden + hidden * hidden + hidden * num_classes,
+         "The dense head's biases are missing: each nn.Linear(n_in, n_out) has n_out of them."),
+        (dense_got == flat * hidden + hidden + hidden * num_classes + num_classes,
+         "The dense head has three layers: flatten -> hidden, hidden -> hidden, hidden -> "
+         "num_classes; the middle one is missing."),
+        (dense_got == channels * hidden + hidden + hidden * hidden + hidden
+         + hidden * num_classes + num_classes,
+         "The first dense layer takes every value of the flattened maps: channels * height * "
+         "width inputs, not channels."),
+        (gap_got == channels * num_classes,
+         "The 1x1 convolution's biases are missing: num_classes of them."),
+        (gap_got == flat * num_classes + num_classes,
+         "The GAP head's 1x1 convolution does not depend on the map size: its weights are "
+         "(num_classes, channels, 1, 1), the same at every position."),
+        ((dense_got, gap_got) == (gap, dense), "The two counts are swapped: return (dense, gap)."),
+    ]
+    for applies, sentence in wrong:
+        if applies and (dense_got, gap_got) != (dense, gap):
+            return sentence
+    return None
+
+
+def _judge_head(got, case, ref, what):
+    args = _head_args(case)
+    dense, gap = unpack(got, 2, "a pair (dense, gap) of ints", what)
+    mistake = (head_mistake((dense, gap), *args)
+               if all(type(v) is int for v in (dense, gap)) else None)
+    check_equal(dense, int(ref["dense"]), f"{what}: the dense head's count", reveal=False,
+                hint=mistake or "n_in * n_out + n_out for each of the three nn.Linear layers.")
+    check_equal(gap, int(ref["gap"]), f"{what}: the GAP head's count", reveal=False,
+                hint=mistake or "A 1x1 convolution channels -> num_classes: weights and biases; "
+                                "the pooling has no parameters.")
+
+
 # ----------------------------------------------------------------------------- the table
 
 CHECKS = {
@@ -811,6 +1081,11 @@ CHECKS = {
                                         _judge_block),
     "check_small_resnet": Check(exercise="SmallResNet", prefix=None, call=recording(_record_resnet),
                                 what=lambda case: "(num_classes)", judge=_judge_resnet, also=(1,)),
+    "check_nin_block": layer_check("nin_block", "nin", _record_nin, _nin_what, _judge_nin),
+    "check_gap_head": layer_check("gap_head", "gap", _record_gap, _gap_what, _judge_gap),
+    "check_head_parameters": Check(
+        exercise="head_parameters", prefix="head", call=lambda fn, case: fn(*_head_args(case)),
+        what=lambda case: str(_head_args(case)), judge=_judge_head),
 }
 
 check_conv2d_from_numpy = runner(ASSIGNMENT, CHECKS, "check_conv2d_from_numpy")
@@ -822,3 +1097,6 @@ check_param_counts = runner(ASSIGNMENT, CHECKS, "check_param_counts")
 check_receptive_field = runner(ASSIGNMENT, CHECKS, "check_receptive_field")
 check_residual_block = runner(ASSIGNMENT, CHECKS, "check_residual_block")
 check_small_resnet = runner(ASSIGNMENT, CHECKS, "check_small_resnet")
+check_nin_block = runner(ASSIGNMENT, CHECKS, "check_nin_block")
+check_gap_head = runner(ASSIGNMENT, CHECKS, "check_gap_head")
+check_head_parameters = runner(ASSIGNMENT, CHECKS, "check_head_parameters")

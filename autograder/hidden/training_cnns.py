@@ -2,8 +2,11 @@
 other sizes than the public tests: datasets of non-square images, splits of imbalanced classes,
 one SGD epoch replayed against a stored reference (float64), evaluation against sklearn's
 accuracy, early stopping on scripted validation losses, confusion matrices against sklearn,
-saving and loading weights with batch-normalisation buffers, the better CNN's layers, and the
-two fixed bugs (autograder/cases/training_cnns.py lists the cases).
+saving and loading weights with batch-normalisation buffers, the better CNN's layers, the
+two fixed bugs, and the training craft: per-channel statistics against NumPy's, the initial loss
+against torch's cross-entropy, a tiny batch overfitted (train mode, gradients cleared before each
+backward, the loss below 0.05), and the learning rate at each step against torch's OneCycleLR
+built by the judge (autograder/cases/training_cnns.py lists the cases).
 
 In the kernel the student's code runs on instrumented objects and what they observed is
 recorded as plain data (autograder.hidden.steps): a wrapper notes, at every forward pass,
@@ -488,15 +491,19 @@ def _record_train(fn, case, record):
                        for p, name in zip(model.net.parameters(), PARAM_NAMES)}
 
 
-def _judge_train(got, case, ref, what):
-    _, _, n_batches = _train_settings(case)
-    modes = recorded(got, "modes", what)
+def _require_training(modes, what, when):
+    """Every recorded model call was in training mode; else CheckFailed saying so."""
     if not modes:
         raise CheckFailed(f"{what}: the model was never called.")
     if not all(m is True for m in modes):
         raise CheckFailed(f"{what}: the model ran in evaluation mode.\n  Hint: call "
-                          "model.train() at the start: dropout and batch normalisation "
-                          "behave differently in the two modes.")
+                          f"model.train() {when}: dropout and batch normalisation behave "
+                          "differently in the two modes.")
+
+
+def _judge_train(got, case, ref, what):
+    _, _, n_batches = _train_settings(case)
+    _require_training(recorded(got, "modes", what), what, "at the start")
     steps = got.get("steps")
     if steps == 0:
         raise CheckFailed(f"{what}: optimizer.step() was never called, so nothing was learned.")
@@ -558,8 +565,9 @@ def _record_evaluate(fn, case, record):
     record_step(record, "result", pair, what)
 
 
-def _judge_evaluate(got, case, ref, what):
-    result = recorded(got, "result", what)
+def _require_evaluation(got, what, autograd_hint, changed):
+    """The recorded model calls were all in eval mode, without autograd, and the weights did
+    not change; else CheckFailed with the hint for the first thing that went wrong."""
     modes = got.get("modes")
     if not modes:
         raise CheckFailed(f"{what}: the model was never called.")
@@ -567,10 +575,15 @@ def _judge_evaluate(got, case, ref, what):
         raise CheckFailed(f"{what}: the model ran in training mode, with dropout on.\n  Hint: "
                           "call model.eval() first.")
     if any(m is not False for m in got.get("grad_modes") or [True]):
-        raise CheckFailed(f"{what}: autograd was on during evaluation.\n  Hint: run the loop "
-                          "inside `with torch.no_grad():`.")
+        raise CheckFailed(f"{what}: autograd was on{autograd_hint}")
     if got.get("changed") is not False:
-        raise CheckFailed(f"{what}: the weights changed; evaluation must not train.")
+        raise CheckFailed(f"{what}: the weights changed; {changed}")
+
+
+def _judge_evaluate(got, case, ref, what):
+    result = recorded(got, "result", what)
+    _require_evaluation(got, what, " during evaluation.\n  Hint: run the loop inside "
+                        "`with torch.no_grad():`.", "evaluation must not train.")
     loss, accuracy = result
     x, y, batch_size = case["x"], case["y"], int(case["batch_size"])
     right = (x @ case["w"].T + case["b"]).argmax(axis=1) == y
@@ -984,6 +997,320 @@ def _judge_fixed(got, case, ref, what):
                      "p (same places in forward).")
 
 
+# ---------------------------------------------------------------- 7. training craft
+
+def _norm_what(case):
+    return f"(x_train {case['x'].shape})"
+
+
+def _record_norm(normalization_stats, case, record, normalize=None):
+    x = torch.from_numpy(case["x"])
+    what = _what(normalization_stats, "normalization_stats", _norm_what(case))
+
+    def stats():
+        result = normalization_stats(x)
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise CheckFailed(f"{what}: returned {type(result).__name__}; it should return a pair "
+                              "(mean, std).")
+        return [_array(result[0], what, "the mean"), _array(result[1], what, "the std")]
+    record_step(record, "stats", stats, what)
+    record["x_unchanged"] = bool(torch.equal(x, torch.from_numpy(case["x"])))
+    if normalize is None:
+        return
+    x_val = torch.from_numpy(case["x_val"])
+    mean, std = torch.from_numpy(case["mean"]), torch.from_numpy(case["std"])
+    what = _what(normalize, "normalize", f"(x {tuple(x_val.shape)}, mean ({len(mean)},), std ({len(std)},))")
+    record_step(record, "normalized", lambda: _array(normalize(x_val, mean, std), what), what)
+
+
+def _norm_mistake(got, x, name):
+    """Name a wrong axis for the mean or std of x, or None."""
+    got = np.asarray(got)
+    whole = x.mean() if name == "mean" else x.std()
+    if got.size == 1 or (got.shape == (x.shape[1],) and x.shape[1] > 1 and np.allclose(got, whole, rtol=1e-4)):
+        return (f"That is one {name} over the whole batch: keep one per channel, averaging over "
+                "the images, the height and the width (dims 0, 2, 3).")
+    if got.shape in (x.shape[1:], x.shape[2:], (x.shape[0], x.shape[1])):
+        return (f"That is one {name} per pixel (or per image): it should be one number per "
+                "channel, over the images, the height and the width (dims 0, 2, 3).")
+    return None
+
+
+def _judge_norm(got, case, ref, what):
+    x = case["x"].astype(np.float64)
+    mean, std = recorded(got, "stats", what)
+    expected_mean = x.mean(axis=(0, 2, 3))
+    check_array(plain(mean, what), expected_mean, f"mean from {what}", reveal=False, rtol=1e-4,
+                atol=1e-5, diagnose=lambda m: _norm_mistake(m, x, "mean"),
+                hint="The mean of each channel over all training images and pixels.")
+    std = plain(std, what)
+    biased = x.std(axis=(0, 2, 3))
+    unbiased = x.std(axis=(0, 2, 3), ddof=1)
+    if not (np.shape(std) == biased.shape and np.allclose(std, biased, rtol=1e-4)):
+        check_array(std, unbiased, f"std from {what}", reveal=False, rtol=1e-4, atol=1e-5,
+                    diagnose=lambda s: _norm_mistake(s, x, "std") or (
+                        "That is the variance: take its square root." if np.shape(s) == unbiased.shape
+                        and np.allclose(s, unbiased ** 2, rtol=1e-4) else None),
+                    hint="The standard deviation of each channel over all training images and pixels.")
+    if got.get("x_unchanged") is not True:
+        raise CheckFailed(f"{what}: the training images changed; computing statistics must not "
+                          "modify them.")
+    if "normalized" not in got and "failed" not in got:
+        return  # called without normalize
+    normalized = plain(recorded(got, "normalized", what), what)
+    x_val = case["x_val"].astype(np.float64)
+    m, s = case["mean"][None, :, None, None], case["std"][None, :, None, None]
+    shape = x_val.shape
+    what = f"hidden test: normalize(x {shape}, mean ({shape[1]},), std ({shape[1]},))"
+    check_array(normalized, (x_val - m) / s, what, reveal=False, rtol=1e-4, atol=1e-5,
+                diagnose=lambda a: ("That is (x - mean) * std: divide by the std." if np.shape(a) == shape
+                                    and np.allclose(a, (x_val - m) * s, rtol=1e-4) else
+                                    "The mean and std were not broadcast over the channels: "
+                                    "reshape them to (1, C, 1, 1)." if np.shape(a) != shape else None),
+                hint="(x - mean) / std, channel by channel, with the statistics it is given.")
+
+
+def _initial_net(case):
+    K, D = case["w"].shape
+    net = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(D, K)).double()
+    with torch.no_grad():
+        net[2].weight.copy_(torch.from_numpy(case["w"]))
+        net[2].bias.copy_(torch.from_numpy(case["b"]))
+    return net
+
+
+def _initial_what(case):
+    K = case["w"].shape[0]
+    return f"(a Flatten, Dropout(0.5), Linear network, x {case['x'].shape}, {K} classes)"
+
+
+def _record_initial(initial_loss, case, record, expected_initial_loss=None):
+    net = _initial_net(case)
+    before = [p.detach().clone() for p in net.parameters()]
+    model = _Recorder(net)
+    model.train()  # the function has to switch evaluation mode on itself
+    x, y = torch.from_numpy(case["x"]), torch.from_numpy(case["y"])
+    what = _what(initial_loss, "initial_loss", _initial_what(case))
+    torch.manual_seed(0)
+    result = record_step(record, None, lambda: initial_loss(model, x, y), what)
+    record["modes"] = [bool(m) for m in model.modes]
+    record["grad_modes"] = [bool(m) for m in model.grad_modes]
+    record["changed"] = any(not torch.equal(a, p) for a, p in zip(before, net.parameters()))
+    record_step(record, "loss", lambda: _as_float(result, what, "return loss.item()."), what)
+    if expected_initial_loss is None:
+        return
+    K = case["w"].shape[0]
+    what = _what(expected_initial_loss, "expected_initial_loss", f"(num_classes={K})")
+    result = record_step(record, None, lambda: expected_initial_loss(K), what)
+    record_step(record, "ln", lambda: _as_float(result, what, "return a float."), what)
+
+
+def _judge_initial(got, case, ref, what):
+    loss = recorded(got, "loss", what)
+    _require_evaluation(got, what, ".\n  Hint: compute the loss inside `with torch.no_grad():`.",
+                        "measuring the loss must not train.")
+    x, y = torch.from_numpy(case["x"]), torch.from_numpy(case["y"])
+    with torch.no_grad():
+        scores = _initial_net(case).eval()(x)
+        expected = tnf.cross_entropy(scores, y).item()
+        total = tnf.cross_entropy(scores, y, reduction="sum").item()
+    hint = "The mean cross-entropy of the model's scores on (x, y), as a float."
+    if np.isclose(loss, total):
+        hint = "That is the sum over the examples: return the mean."
+    check_close(loss, expected, f"loss from {what}", reveal=False, rtol=1e-7, hint=hint)
+    if "ln" not in got and "failed" not in got:
+        return  # called without expected_initial_loss
+    K = case["w"].shape[0]
+    what = f"hidden test: expected_initial_loss(num_classes={K})"
+    ln = recorded(got, "ln", what)
+    hint = "With equal scores every class has probability 1 / C, and the loss is -ln(1 / C)."
+    if np.isclose(ln, np.log10(K)):
+        hint = "That is log10: the cross-entropy uses the natural logarithm (math.log)."
+    elif np.isclose(ln, 1.0 / K):
+        hint = "That is the probability of each class; the loss is minus its logarithm."
+    check_close(ln, float(np.log(K)), what, reveal=False, rtol=1e-9, hint=hint)
+
+
+OVERFIT_TARGET = 0.05
+
+
+def _overfit_settings(case):
+    return int(case["settings"][0]), float(case["settings"][1])
+
+
+def _overfit_what(case):
+    num_steps, lr = _overfit_settings(case)
+    N, C, H, W = case["x"].shape
+    return (f"(make_model, x ({N}, {C}, {H}, {W}), y with {case['fc_b'].shape[0]} classes, "
+            f"num_steps={num_steps}, lr={lr:g})")
+
+
+def _overfit_net(case):
+    C, H, W = case["x"].shape[1:]
+    K = case["fc_b"].shape[0]
+    net = nn.Sequential(nn.Conv2d(C, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * H * W, K))
+    with torch.no_grad():
+        for p, name in zip(net.parameters(), PARAM_NAMES):
+            p.copy_(torch.from_numpy(case[name]))
+    return net
+
+
+def _watch_gradients(net, backwards):
+    """Before each gradient reaches a parameter's .grad, note whether .grad was already clear
+    (None or zero) there: backwards gets one flag per parameter per backward()."""
+    def hook(p):
+        return lambda grad: backwards.append(p.grad is None or not bool(p.grad.any()))
+    return [p.register_hook(hook(p)) for p in net.parameters()]
+
+
+def _record_overfit(fn, case, record):
+    num_steps, lr = _overfit_settings(case)
+    x, y = torch.from_numpy(case["x"]), torch.from_numpy(case["y"])
+    what = _what(fn, "overfit_tiny_subset", _overfit_what(case))
+    models, backwards = [], []
+
+    def make_model():
+        model = _Recorder(_overfit_net(case))
+        _watch_gradients(model.net, backwards)
+        model.eval()  # the function has to switch training mode on itself
+        models.append(model)
+        return model
+    losses = record_step(record, None, lambda: fn(make_model, x.clone(), y.clone(), num_steps, lr), what)
+    record["made"] = len(models)
+    if not models:
+        return
+    model = models[-1]
+    record["modes"] = [bool(m) for m in model.modes]
+    record["clear"] = [bool(b) for b in backwards]
+    with torch.no_grad():
+        record["final"] = float(tnf.cross_entropy(model.net(x), y).item())
+
+    def read():
+        if not isinstance(losses, (list, tuple)):
+            raise CheckFailed(f"{what}: returned {type(losses).__name__}; it should return the list "
+                              "of the training losses, one float per step.")
+        return [_as_float(v, what, "append loss.item() at every step.") for v in losses]
+    record_step(record, "losses", read, what)
+
+
+def _judge_overfit(got, case, ref, what):
+    num_steps, _ = _overfit_settings(case)
+    losses = _floats(recorded(got, "losses", what), what)
+    if got.get("made") != 1:
+        raise CheckFailed(f"{what}: make_model() was called {got.get('made')} times; call it once "
+                          "and train that model.")
+    _require_training(got.get("modes"), what, "before the loop")
+    clear = got.get("clear") or []
+    n_params = len(PARAM_NAMES)
+    for step in range(len(clear) // n_params):
+        if not all(clear[step * n_params:(step + 1) * n_params]):
+            raise CheckFailed(f"{what}: at step {step + 1} the gradients still held the earlier "
+                              "steps' gradients when backward() ran: they were not zeroed.\n  Hint: "
+                              "optimizer.zero_grad() at every step, before loss.backward().")
+    check_equal(len(losses), num_steps, f"number of losses returned by {what}", reveal=False,
+                hint="One loss per step, num_steps in all.")
+    x, y = torch.from_numpy(case["x"]), torch.from_numpy(case["y"])
+    with torch.no_grad():
+        first = tnf.cross_entropy(_overfit_net(case)(x), y).item()
+    check_close(losses[0], first, f"first loss returned by {what}", reveal=False, rtol=1e-4,
+                hint="The loss of each step, computed on the whole tiny batch before its update "
+                     "(loss.item()).")
+    final = got.get("final")
+    if losses[-1] >= OVERFIT_TARGET or type(final) is not float or final >= OVERFIT_TARGET:
+        raise CheckFailed(f"{what}: the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; on so few "
+                          f"images it should fall below {OVERFIT_TARGET} within the {num_steps} steps."
+                          "\n  Hint: torch.optim.Adam(model.parameters(), lr=lr), and one step per "
+                          "iteration on the same batch.")
+
+
+SCHEDULER_KINDS = ("SGD(momentum=0.9)", "AdamW(weight_decay=0.01)")
+
+
+def _scheduler_settings(case):
+    kind, lr, num_epochs, steps = case["settings"]
+    return int(kind), float(lr), int(num_epochs), int(steps)
+
+
+def _scheduler_what(case):
+    kind, lr, num_epochs, steps = _scheduler_settings(case)
+    return (f"(an optimizer {SCHEDULER_KINDS[kind][:-1]}, lr={lr:g}), num_epochs={num_epochs}, "
+            f"steps_per_epoch={steps})")
+
+
+def _scheduler_optimizer(case):
+    kind, lr, _, _ = _scheduler_settings(case)
+    params = [nn.Parameter(torch.zeros(3, dtype=torch.float64))]
+    if kind == 0:
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+
+
+def _record_scheduler(fn, case, record):
+    _, _, num_epochs, steps = _scheduler_settings(case)
+    optimizer = _scheduler_optimizer(case)
+    what = _what(fn, "make_scheduler", _scheduler_what(case))
+    scheduler = record_step(record, None, lambda: fn(optimizer, num_epochs, steps), what)
+    record["kind"] = type(scheduler).__name__
+    if not callable(getattr(scheduler, "step", None)):
+        return
+    lrs = record["lrs"] = []
+    for k in range(num_epochs * steps):
+        lrs.append(float(optimizer.param_groups[0]["lr"]))
+        optimizer.step()
+        record_step(record, None, scheduler.step, f"{what}: scheduler.step() number {k + 1}",
+                    hint="The schedule lasts num_epochs * steps_per_epoch steps, one per batch: "
+                         "OneCycleLR(..., epochs=num_epochs, steps_per_epoch=steps_per_epoch).")
+
+
+def _judge_scheduler(got, case, ref, what):
+    kind, lr, num_epochs, steps = _scheduler_settings(case)
+    if "lrs" not in got:
+        if "failed" in got:
+            _failed_step(got, what)
+        raise CheckFailed(f"{what}: returned {got.get('kind')}; it should return a learning-rate "
+                          "scheduler (torch.optim.lr_scheduler.OneCycleLR).")
+    lrs = _floats(got["lrs"], what)
+    if "failed" in got:
+        _failed_step(got, what)
+    optimizer = _scheduler_optimizer(case)
+    total = num_epochs * steps
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=num_epochs,
+                                                    steps_per_epoch=steps)
+    expected = []
+    for _ in range(total):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    expected = np.array(expected)
+    cosine_optimizer = _scheduler_optimizer(case)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(cosine_optimizer, T_max=total)
+    cosine_lrs = []
+    for _ in range(total):
+        cosine_lrs.append(cosine_optimizer.param_groups[0]["lr"])
+        cosine_optimizer.step()
+        cosine.step()
+
+    def diagnose(a):
+        if a.shape != expected.shape:
+            return None
+        if np.allclose(a, lr):
+            return ("The learning rate never changed: return the OneCycleLR built on this "
+                    "optimizer.")
+        if np.allclose(a, cosine_lrs):
+            return ("That is CosineAnnealingLR: it starts at the top and only decreases; "
+                    "OneCycleLR first warms up, then anneals.")
+        if not np.isclose(a.max(), expected.max(), rtol=1e-3):
+            return (f"The schedule peaks at {a.max():.4g}; it should peak at the learning rate "
+                    f"the optimizer was built with ({lr:g}): read it from "
+                    "optimizer.param_groups[0][\"lr\"] and pass it as max_lr.")
+        return None
+    check_array(lrs, expected, f"the learning rate at each of the {total} steps of {what}",
+                reveal=False, rtol=1e-9, atol=1e-12, diagnose=diagnose,
+                hint="OneCycleLR(optimizer, max_lr=the optimizer's learning rate, "
+                     "epochs=num_epochs, steps_per_epoch=steps_per_epoch), its other settings "
+                     "left at their defaults.")
+
+
 # ----------------------------------------------------------------------------- the table
 
 CHECKS = {
@@ -1011,6 +1338,16 @@ CHECKS = {
                                       _test_set_what, _judge_test_set),
     "check_fixed_net": Check(exercise="FixedNet", prefix="fixed", call=recording(_record_fixed),
                              what=_fixed_what, judge=_judge_fixed, also=(1,)),
+    "check_normalization": Check(exercise="normalization_stats", prefix="norm",
+                                 call=recording(_record_norm), what=_norm_what, judge=_judge_norm,
+                                 also=(1,)),
+    "check_initial_loss": Check(exercise="initial_loss", prefix="initial",
+                                call=recording(_record_initial), what=_initial_what,
+                                judge=_judge_initial, also=(1,)),
+    "check_overfit_tiny_subset": layer_check("overfit_tiny_subset", "overfit", _record_overfit,
+                                             _overfit_what, _judge_overfit),
+    "check_make_scheduler": layer_check("make_scheduler", "scheduler", _record_scheduler,
+                                        _scheduler_what, _judge_scheduler),
 }
 
 check_digits_dataset = runner(ASSIGNMENT, CHECKS, "check_digits_dataset")
@@ -1023,3 +1360,7 @@ check_save_load = runner(ASSIGNMENT, CHECKS, "check_save_load")
 check_better_cnn = runner(ASSIGNMENT, CHECKS, "check_better_cnn")
 check_test_dataset = runner(ASSIGNMENT, CHECKS, "check_test_dataset")
 check_fixed_net = runner(ASSIGNMENT, CHECKS, "check_fixed_net")
+check_normalization = runner(ASSIGNMENT, CHECKS, "check_normalization")
+check_initial_loss = runner(ASSIGNMENT, CHECKS, "check_initial_loss")
+check_overfit_tiny_subset = runner(ASSIGNMENT, CHECKS, "check_overfit_tiny_subset")
+check_make_scheduler = runner(ASSIGNMENT, CHECKS, "check_make_scheduler")

@@ -153,7 +153,7 @@ def train_one_epoch(model, train_loader, loss_fn, optimizer, device):
 
 EXPECTED = {
     "01-convolution-basics": Expected(
-        auto_points=14, manual={"a1_odd_kernels": 2},
+        auto_points=16, manual={"a1_odd_kernels": 2},
         bug={"a1_correlate2d_valid": SWAPPED_CORRELATE}, bug_loses=3 + 2,  # convolve2d uses it
         bug_feedback=["correlate2d_valid(image of shape (4, 4), kernel of shape (2, 2)): returned the wrong values",
                       "Height and width are swapped"]),
@@ -162,7 +162,7 @@ EXPECTED = {
         bug={"a2_conv_forward_naive": FLIPPED_CONV_FORWARD}, bug_loses=3,
         bug_feedback=["conv_forward_naive(x (1, 1, 4, 4), w (1, 1, 2, 2), stride 1, pad 0)", "flipped"]),
     "03-convolution-backward": Expected(
-        auto_points=17, manual={"a3_explain_bugs": 2},
+        auto_points=20, manual={"a3_explain_bugs": 2},
         bug={"a3_conv_backward_naive": DW_NOT_SUMMED}, bug_loses=4,
         bug_feedback=["dw from conv_backward_naive with x (2, 3, 5, 5)", "dw is not summed over the batch"]),
     "04-pooling": Expected(
@@ -175,12 +175,12 @@ EXPECTED = {
         bug_feedback=["x after ReLU() on x (3, 4): returned the wrong values",
                       "Copy x before you set entries to 0"]),
     "06-pytorch-cnns": Expected(
-        auto_points=18, manual={"a6_one_by_one": 2},
+        auto_points=23, manual={"a6_one_by_one": 2},
         bug={"a6_conv2d_from_numpy": CONV2D_WITHOUT_PADDING}, bug_loses=2,
         bug_feedback=["conv2d_from_numpy(w (4, 3, 3, 3), b, stride 1, pad 1) applied to x (2, 3, 6, 6)",
                       "Hint: The padding is missing"]),
     "07-training-cnns": Expected(
-        auto_points=14, manual={"a7_explain_bugs": 2},
+        auto_points=18, manual={"a7_explain_bugs": 2},
         bug={"a7_train_one_epoch": NO_ZERO_GRAD}, bug_loses=3 + 2,  # fit uses it
         bug_feedback=["train_one_epoch(20 images in batches of 6, 6, 6, 2; SGD lr=0.1)", "they were not zeroed"]),
     "08-playground": Expected(

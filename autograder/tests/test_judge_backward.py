@@ -119,3 +119,69 @@ def test_a_transposed_convolution_from_torch_is_refused(tmp_path, monkeypatch, c
     message = graded(tmp_path, monkeypatch, check, name, fn)
     assert message is not None and "conv_transpose2d" in message and "with NumPy" in message
     assert tnf.conv_transpose2d.__name__ == "conv_transpose2d"     # put back after the call
+
+
+# learn_kernel (exercise 7.1): the true kernel is only in the references, and the
+# typical mistakes of a gradient-descent loop are named from the first two losses
+
+
+def _learner(step_sign=-1.0, scale_by_size=False, use_db=False, loss_after=False, lie=None):
+    """A learn_kernel with one typical mistake (or none), written without the solution."""
+    def learn_kernel(images, targets, kernel_shape, lr, num_steps, seed=0):
+        HH, WW = kernel_shape
+        w = np.random.default_rng(seed).normal(size=(1, 1, HH, WW))
+        windows = np.lib.stride_tricks.sliding_window_view(images, (HH, WW), axis=(2, 3))
+        losses = []
+        for _ in range(num_steps):
+            diff = np.einsum("ncijkl,fckl->nfij", windows, w) - targets
+            dout = 2 * diff / (1 if scale_by_size else diff.size)
+            dw = np.einsum("nfij,ncijkl->fckl", dout, windows)
+            w = w + step_sign * lr * (dout.sum() if use_db else dw)
+            if not loss_after:
+                losses.append(float(np.mean(diff ** 2)))
+            else:
+                new = np.einsum("ncijkl,fckl->nfij", windows, w) - targets
+                losses.append(float(np.mean(new ** 2)))
+        return (w.view(LyingArray), losses) if lie == "array" else (
+            LyingTuple((w, losses)) if lie == "tuple" else (w, losses))
+    return learn_kernel
+
+
+def test_the_true_kernels_are_only_in_the_references():
+    from autograder.hidden.spec import load_inputs
+    inputs, refs = load_inputs(ASSIGNMENT), load_references(ASSIGNMENT)
+    learn = [k for k in refs if k.startswith("learn/")]
+    assert {k for k in learn if k.endswith("/true_w")} and not any(
+        k.endswith("/true_w") for k in inputs)
+    assert any(refs[k].shape[2] != refs[k].shape[3] for k in learn if k.endswith("/true_w"))
+
+
+def test_a_right_learner_and_the_solution_pass_outside(tmp_path, monkeypatch, S):
+    assert graded(tmp_path, monkeypatch, "check_learn_kernel", "learn_kernel", _learner()) is None
+    assert graded(tmp_path, monkeypatch, "check_learn_kernel", "learn_kernel",
+                  S["learn_kernel"]) is None
+
+
+@pytest.mark.parametrize("fn, says", [
+    (_learner(step_sign=1.0), "a step of w + lr * dw"),
+    (_learner(scale_by_size=True), "not divided by the number of output values"),
+    (_learner(use_db=True), "the step of the kernel is dw"),
+    (_learner(loss_after=True), "record each loss before its step"),
+    (_learner(lie="array"), "not plain data"),
+    (_learner(lie="tuple"), "not plain data"),
+    (lambda images, targets, kernel_shape, lr, num_steps, seed=0: (
+        np.zeros((1, 1, *kernel_shape)), [1.0] * num_steps), "not the loss at the starting kernel"),
+])
+def test_wrong_learners_are_named_outside(tmp_path, monkeypatch, fn, says):
+    message = graded(tmp_path, monkeypatch, "check_learn_kernel", "learn_kernel", fn)
+    assert message is not None and says in message, message
+    assert "true_w" not in message
+
+
+def test_a_learner_that_calls_torch_is_refused(tmp_path, monkeypatch):
+    def learn_kernel(images, targets, kernel_shape, lr, num_steps, seed=0):
+        w = torch.zeros(1, 1, *kernel_shape, dtype=torch.float64)
+        tnf.conv2d(torch.from_numpy(images), w)
+        return w.numpy(), [0.0] * num_steps
+    message = graded(tmp_path, monkeypatch, "check_learn_kernel", "learn_kernel", learn_kernel)
+    assert message is not None and "learn_kernel" in message and "conv2d" in message, message

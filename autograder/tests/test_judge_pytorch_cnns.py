@@ -40,6 +40,9 @@ CALLS = {
     "check_receptive_field": ["receptive_field"],
     "check_residual_block": ["ResidualBlock"],
     "check_small_resnet": ["SmallResNet", "ResidualBlock"],
+    "check_nin_block": ["nin_block"],
+    "check_gap_head": ["gap_head"],
+    "check_head_parameters": ["head_parameters"],
 }
 
 
@@ -79,6 +82,27 @@ def test_ints_that_equal_anything_are_wrong(tmp_path, monkeypatch, S, check, nam
     assert "LyingInt" in message and "not plain data" in message
 
 
+def test_a_pair_of_lying_ints_is_wrong(tmp_path, monkeypatch, S):
+    def head_parameters(*args):
+        dense, gap = S["head_parameters"](*args)
+        return LyingInt(dense + 1), LyingInt(gap + 1)
+    message = graded(tmp_path, monkeypatch, "check_head_parameters", [head_parameters])
+    assert "LyingInt" in message and "not plain data" in message
+
+
+def test_a_gap_head_that_returns_a_tensor_subclass_is_wrong(tmp_path, monkeypatch, S):
+    class Lying(nn.Module):
+        def __init__(self, head):
+            super().__init__()
+            self.head = head
+
+        def forward(self, x):
+            return self.head(x).as_subclass(LyingTensor)
+    message = graded(tmp_path, monkeypatch, "check_gap_head",
+                     [lambda c, k: Lying(S["gap_head"](c, k))])
+    assert "LyingTensor" in message and "torch.Tensor" in message
+
+
 def test_a_dict_of_lying_ints_is_wrong(tmp_path, monkeypatch, S):
     def lenet_layer_params(model):
         return {key: LyingInt(0) for key in S["lenet_layer_params"](model)}
@@ -91,7 +115,8 @@ def test_the_references_are_not_what_the_kernel_reads(tmp_path, monkeypatch):
     from autograder.hidden.spec import load_inputs
     inputs = load_inputs("06-pytorch-cnns")
     fields = {key.rpartition("/")[2] for key in inputs}
-    assert fields and not fields & {"out", "size", "total", "conv", "fc", "count", "zero_out"}
+    assert fields and not fields & {"out", "size", "total", "conv", "fc", "count", "zero_out",
+                                    "shapes", "dense", "gap"}
 
 
 # ----------------------------------------------------------------------------- wrong answers
@@ -168,3 +193,52 @@ def test_a_resnet_that_returns_probabilities_is_told(tmp_path, monkeypatch, S):
             return super().forward(x).softmax(dim=1)
     message = graded(tmp_path, monkeypatch, "check_small_resnet", [SmallResNet, S["ResidualBlock"]])
     assert "probabilities" in message
+
+
+def test_a_nin_block_without_relu_after_the_1x1_convolutions_is_named(tmp_path, monkeypatch):
+    def nin_block(in_channels, out_channels, kernel_size, stride, padding):
+        return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding),
+                             nn.ReLU(), nn.Conv2d(out_channels, out_channels, 1),
+                             nn.Conv2d(out_channels, out_channels, 1))
+    message = graded(tmp_path, monkeypatch, "check_nin_block", [nin_block])
+    assert "A ReLU is missing after a 1x1 convolution" in message
+
+
+def test_a_nin_block_with_padded_1x1_convolutions_is_caught(tmp_path, monkeypatch, S):
+    def nin_block(in_channels, out_channels, kernel_size, stride, padding):
+        block = S["nin_block"](in_channels, out_channels, kernel_size, stride, padding)
+        block[2].padding = (padding, padding)
+        return block
+    message = graded(tmp_path, monkeypatch, "check_nin_block", [nin_block])
+    assert "after the first convolution the size must not change" in message
+
+
+def test_a_gap_head_without_pooling_is_named(tmp_path, monkeypatch):
+    def gap_head(in_channels, num_classes):
+        return nn.Sequential(nn.Conv2d(in_channels, num_classes, 1))
+    message = graded(tmp_path, monkeypatch, "check_gap_head", [gap_head])
+    assert "AdaptiveAvgPool2d(1)" in message and "height and width" in message
+
+
+def test_a_gap_head_with_a_linear_layer_is_named(tmp_path, monkeypatch, S):
+    def gap_head(in_channels, num_classes):
+        return nn.Sequential(nn.Conv2d(in_channels, num_classes, 1), nn.AdaptiveAvgPool2d(1),
+                             nn.Flatten(), nn.Linear(num_classes, num_classes))
+    message = graded(tmp_path, monkeypatch, "check_gap_head", [gap_head])
+    assert "nn.Linear ran" in message
+
+
+def test_a_gap_head_with_max_pooling_is_named(tmp_path, monkeypatch):
+    def gap_head(in_channels, num_classes):
+        return nn.Sequential(nn.Conv2d(in_channels, num_classes, 1), nn.AdaptiveMaxPool2d(1),
+                             nn.Flatten())
+    message = graded(tmp_path, monkeypatch, "check_gap_head", [gap_head])
+    assert "maximum of each map" in message
+
+
+def test_head_parameters_without_biases_is_named(tmp_path, monkeypatch):
+    def head_parameters(channels, height, width, hidden, num_classes):
+        flat = channels * height * width
+        return flat * hidden + hidden * hidden + hidden * num_classes, channels * num_classes
+    message = graded(tmp_path, monkeypatch, "check_head_parameters", [head_parameters])
+    assert "biases are missing" in message

@@ -2,7 +2,9 @@
 (COURSE_JUDGE=outside, recording only), then judged by autograder.judge. The solution passes;
 answers that lie (a tensor subclass, a float subclass that equals anything) and typical wrong
 ones (no model.train(), gradients never zeroed, the mean of batch losses, weights of the last
-epoch kept, a test set still augmented) fail with the student's message."""
+epoch kept, a test set still augmented, statistics over the whole batch, an initial loss with
+dropout on, a tiny batch trained without zero_grad, a schedule counted in epochs) fail with the
+student's message."""
 import nbformat
 import numpy as np
 import pytest
@@ -50,6 +52,10 @@ CALLS = {
     "check_better_cnn": ["make_better_cnn"],
     "check_test_dataset": ["make_test_dataset"],
     "check_fixed_net": ["FixedNet", "BuggyNet"],
+    "check_normalization": ["normalization_stats", "normalize"],
+    "check_initial_loss": ["initial_loss", "expected_initial_loss"],
+    "check_overfit_tiny_subset": ["overfit_tiny_subset"],
+    "check_make_scheduler": ["make_scheduler"],
 }
 
 
@@ -226,3 +232,119 @@ def test_a_fixed_net_with_dropout_off_in_training_is_named(tmp_path, monkeypatch
                 self.train(training)
     message = graded(tmp_path, monkeypatch, "check_fixed_net", [FixedNet, S["BuggyNet"]])
     assert "no dropout" in message
+
+
+# ----------------------------------------------------------------------------- training craft
+
+def test_lying_statistics_earn_nothing(tmp_path, monkeypatch, S):
+    def normalization_stats(x_train):
+        mean, std = S["normalization_stats"](x_train)
+        return torch.zeros_like(mean).as_subclass(LyingTensor), std
+    message = graded(tmp_path, monkeypatch, "check_normalization", [normalization_stats, S["normalize"]])
+    assert "LyingTensor" in message
+
+
+def test_statistics_over_the_whole_batch_are_named(tmp_path, monkeypatch, S):
+    def normalization_stats(x_train):
+        C = x_train.shape[1]
+        return x_train.mean().repeat(C), x_train.std().repeat(C)
+    message = graded(tmp_path, monkeypatch, "check_normalization", [normalization_stats, S["normalize"]])
+    assert "over the whole batch" in message
+
+
+def test_a_std_per_pixel_is_named(tmp_path, monkeypatch, S):
+    def normalization_stats(x_train):
+        return x_train.mean(dim=(0, 2, 3)), x_train.std(dim=0)
+    message = graded(tmp_path, monkeypatch, "check_normalization", [normalization_stats, S["normalize"]])
+    assert "per pixel" in message
+
+
+def test_normalize_that_multiplies_is_named(tmp_path, monkeypatch, S):
+    def normalize(x, mean, std):
+        return (x - mean[None, :, None, None]) * std[None, :, None, None]
+    message = graded(tmp_path, monkeypatch, "check_normalization", [S["normalization_stats"], normalize])
+    assert "divide by the std" in message
+
+
+def test_a_lying_initial_loss_earns_nothing(tmp_path, monkeypatch, S):
+    def initial_loss(model, x, y):
+        model.eval()
+        with torch.no_grad():
+            model(x)
+        return LyingFloat(2.3)
+    message = graded(tmp_path, monkeypatch, "check_initial_loss", [initial_loss, S["expected_initial_loss"]])
+    assert message is not None and "loss from" in message
+
+
+def test_an_initial_loss_with_dropout_on_is_named(tmp_path, monkeypatch, S):
+    def initial_loss(model, x, y):
+        with torch.no_grad():
+            return torch.nn.functional.cross_entropy(model(x), y).item()
+    message = graded(tmp_path, monkeypatch, "check_initial_loss", [initial_loss, S["expected_initial_loss"]])
+    assert "training mode, with dropout on" in message
+
+
+def test_log10_for_the_expected_initial_loss_is_named(tmp_path, monkeypatch, S):
+    message = graded(tmp_path, monkeypatch, "check_initial_loss", [S["initial_loss"], lambda k: float(np.log10(k))])
+    assert "log10" in message
+
+
+def test_a_tiny_batch_trained_without_zero_grad_is_named(tmp_path, monkeypatch, S):
+    def overfit_tiny_subset(make_model, x, y, num_steps, lr):
+        model = make_model()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        model.train()
+        losses = []
+        for _ in range(num_steps):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        return losses
+    message = graded(tmp_path, monkeypatch, "check_overfit_tiny_subset", [overfit_tiny_subset])
+    assert "not zeroed" in message
+
+
+def test_made_up_tiny_losses_earn_nothing(tmp_path, monkeypatch, S):
+    def overfit_tiny_subset(make_model, x, y, num_steps, lr):
+        model = make_model().train()
+        model(x)
+        return [LyingFloat(0.01) for _ in range(num_steps)]
+    message = graded(tmp_path, monkeypatch, "check_overfit_tiny_subset", [overfit_tiny_subset])
+    assert "first loss" in message
+
+
+def test_a_tiny_batch_in_eval_mode_is_named(tmp_path, monkeypatch, S):
+    def overfit_tiny_subset(make_model, x, y, num_steps, lr):
+        original = torch.nn.Module.train
+        torch.nn.Module.train = lambda self, mode=True: self if mode else original(self, mode)
+        try:                                                   # model.train() does nothing
+            return S["overfit_tiny_subset"](make_model, x, y, num_steps, lr)
+        finally:
+            torch.nn.Module.train = original
+    message = graded(tmp_path, monkeypatch, "check_overfit_tiny_subset", [overfit_tiny_subset])
+    assert "evaluation mode" in message
+
+
+def test_a_schedule_counted_in_epochs_is_named(tmp_path, monkeypatch, S):
+    def make_scheduler(optimizer, num_epochs, steps_per_epoch):
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=optimizer.param_groups[0]["lr"],
+                                                   total_steps=num_epochs)
+    message = graded(tmp_path, monkeypatch, "check_make_scheduler", [make_scheduler])
+    assert "num_epochs * steps_per_epoch" in message
+
+
+def test_cosine_annealing_instead_of_one_cycle_is_named(tmp_path, monkeypatch, S):
+    def make_scheduler(optimizer, num_epochs, steps_per_epoch):
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs * steps_per_epoch)
+    message = graded(tmp_path, monkeypatch, "check_make_scheduler", [make_scheduler])
+    assert "That is CosineAnnealingLR" in message
+
+
+def test_a_peak_other_than_the_optimizers_lr_is_named(tmp_path, monkeypatch, S):
+    def make_scheduler(optimizer, num_epochs, steps_per_epoch):
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.5, epochs=num_epochs,
+                                                        steps_per_epoch=steps_per_epoch)
+        return scheduler
+    message = graded(tmp_path, monkeypatch, "check_make_scheduler", [make_scheduler])
+    assert "The schedule peaks at" in message
