@@ -122,6 +122,14 @@ LADDERS = {
         "division.",
     )),
     # ---------------------------------------------------------- 02-convolution-forward
+    "a1_same_padding_pair": ("Exercise 3.5: \"same\" padding for even and dilated kernels", (
+        "First find how many zeros the two sides hold together: the output keeps its length when "
+        "the padding adds F_eff - 1 pixels, with F_eff the span of the dilated kernel.",
+        "Split that total in two halves. When it is odd, one side gets one zero more: the cell "
+        "above the task shows which side PyTorch picks.",
+        "Return the two numbers as a tuple of ints, the smaller first; integer division gives "
+        "the smaller half, and the other half is what is left of the total.",
+    )),
     "a2_layout": ("Exercise 1.1: converting between layouts", (
         "No loops: x.transpose takes the new order of the axes, and indexing can reverse one "
         "axis. Check the number of dimensions (ndim) first.",

@@ -1,5 +1,8 @@
 """Cases for 01-convolution-basics. Oracles: torch modules (parameter counts, output sizes),
-scipy.signal (correlation, convolution), scipy.spatial (cosine), numpy.pad."""
+scipy.signal (correlation, convolution), scipy.spatial (cosine), numpy.pad, and torch's
+padding="same" (the split of its zeros, found by trying every split with F.pad)."""
+import warnings
+
 import numpy as np
 import torch
 from scipy import signal
@@ -12,6 +15,23 @@ def _torch_output_size(n, f, pad, stride):
     out = torch.nn.functional.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f),
                                      stride=stride, padding=pad)
     return out.shape[-1]
+
+
+def _torch_same_split(f, dilation):
+    """(before, after): the zero padding along the width that reproduces torch's
+    padding="same" for a 1 x f kernel with this dilation, found by trying every split."""
+    rng = np.random.default_rng(f * 10 + dilation)
+    x = torch.from_numpy(rng.normal(size=(1, 1, 3, 11)))
+    w = torch.from_numpy(rng.normal(size=(1, 1, 1, f)))
+    with warnings.catch_warnings():   # "even kernel lengths ... may require a zero-padded copy"
+        warnings.simplefilter("ignore", UserWarning)
+        same = torch.nn.functional.conv2d(x, w, padding="same", dilation=dilation)
+    total = dilation * (f - 1)
+    splits = [(a, total - a) for a in range(total + 1)
+              if torch.allclose(same, torch.nn.functional.conv2d(
+                  torch.nn.functional.pad(x, (a, total - a)), w, dilation=dilation))]
+    assert len(splits) == 1, (f, dilation, splits)
+    return splits[0]
 
 
 JUDGED_OUTSIDE = True  # inputs/<assignment>.npz holds every key but the */expected ones
@@ -84,4 +104,9 @@ def build():
             assert _torch_output_size(13, f, p, 1) == 13
         refs[f"same_padding/{i}/f"] = np.array(f)
         refs[f"same_padding/{i}/expected"] = np.array(p)
+
+    for i, (f, dilation) in enumerate([(1, 1), (3, 1), (2, 1), (4, 1), (6, 1), (3, 2), (2, 2),
+                                       (2, 3), (4, 3), (5, 2), (3, 4), (1, 5)]):
+        refs[f"same_pair/{i}/args"] = np.array([f, dilation])
+        refs[f"same_pair/{i}/expected"] = np.array(_torch_same_split(f, dilation))
     return refs

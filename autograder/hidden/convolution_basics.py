@@ -3,7 +3,7 @@
 Each check calls the student's function on the inputs of its cases; the verdict compares
 with reference outputs from independent oracles (autograder/cases/convolution_basics.py).
 """
-from course.checks import check_array, check_close, check_equal
+from course.checks import CheckFailed, check_array, check_close, check_equal
 
 from autograder.hidden.spec import Check, expect_raised, lazy, runner
 
@@ -45,6 +45,21 @@ def _int_or_value_error(error_hint, value_hint):
         else:
             check_equal(got, expected, what, reveal=False, hint=value_hint)
     return judge
+
+
+def _judge_same_pair(got, case, ref, what):
+    f, dilation = _ints(case["args"])
+    expected = _ints(ref["expected"])
+    if type(got) is not tuple or len(got) != 2:
+        raise CheckFailed(f"{what}: returned {got!r}; it should return a tuple "
+                          "(pad_before, pad_after) of two ints.")
+    hint = "Together the two sides hold F_eff - 1 zeros, F_eff = dilation * (f - 1) + 1."
+    if type(got[0]) is int and type(got[1]) is int:
+        if sum(got) == sum(expected) and got[::-1] == expected:
+            hint = "When the zeros cannot be split evenly, PyTorch puts the extra one after."
+        elif sum(got) == f - 1 and dilation > 1:
+            hint = "The dilated kernel spans F_eff = dilation * (f - 1) + 1 pixels, not f."
+    check_equal(got, expected, what, reveal=False, hint=hint)
 
 
 def _must_raise(case, ref):
@@ -116,6 +131,11 @@ CHECKS = {
             "An even kernel has no centre: 'same' output would need more padding on one side "
             "than the other.", "(f - 1) // 2 for odd f."),
         expects_error=_must_raise),
+    "check_same_padding_pair": Check(
+        exercise="same_padding_pair", prefix="same_pair",
+        call=lambda fn, c: fn(*_ints(c["args"])),
+        what=lambda c: "({}, dilation={})".format(*_ints(c["args"])),
+        judge=_judge_same_pair),
 }
 
 
@@ -128,3 +148,4 @@ check_match_template = runner(ASSIGNMENT, CHECKS, "check_match_template")
 check_pad_image = runner(ASSIGNMENT, CHECKS, "check_pad_image")
 check_conv_output_size = runner(ASSIGNMENT, CHECKS, "check_conv_output_size")
 check_same_padding = runner(ASSIGNMENT, CHECKS, "check_same_padding")
+check_same_padding_pair = runner(ASSIGNMENT, CHECKS, "check_same_padding_pair")

@@ -2,8 +2,9 @@
 
 `build(release, source, folder)` writes submitted/<student>/01-convolution-basics/... for
 every student in `CORPUS` and returns nothing; `CORPUS[student]` says what grading must give:
-the autograded score (out of 14: dense 1, conv 1, correlate 3, convolve 2 (calls
-correlate), cosine 1, match 2 (calls cosine), pad 1, output size 2, same padding 1), the
+the autograded score (out of 16: dense 1, conv 1, correlate 3, convolve 2 (calls
+correlate), cosine 1, match 2 (calls cosine), pad 1, output size 2, same padding 1, same
+padding pair 2), the
 status (graded / held), and phrases the student's feedback must contain.
 """
 import copy
@@ -17,7 +18,7 @@ from autograder.submissions import fill_in
 
 NAME = "01-convolution-basics"
 FILE = f"{NAME}.ipynb"
-FULL = 14
+FULL = 16
 
 
 @dataclass

@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook
 from autograder import cluster as cluster_tasks, grade_class, localcluster, sandbox
 from autograder import nbgrader_steps as steps
 from autograder.hidden import REFERENCES
-from autograder.tests.corpus import CORPUS, FILE, NAME, build
+from autograder.tests.corpus import CORPUS, FILE, FULL, NAME, build
 
 ESCAPES = [pathlib.Path("/tmp/corpus-escape.txt"), pathlib.Path.home() / "corpus-escape.txt"]
 TIMEOUTS = ["--Execute.timeout=15", "--ResilientExecute.notebook_timeout=240"]
@@ -219,7 +219,7 @@ def test_a_held_student_is_graded_normally_once_trusted(graded, backend):
     course = graded["course"]
     results = grade(backend, course, students=["redefines_checks"], trust={"redefines_checks"},
                     progress=lambda line: None, nbgrader_args=graded["db_args"])
-    assert (results[0].status, results[0].score) == ("graded", 13.0)
+    assert (results[0].status, results[0].score) == ("graded", float(FULL - 1))
 
 
 def test_a_regrade_keeps_scores_the_instructor_changed_by_hand(graded, backend):
@@ -229,4 +229,4 @@ def test_a_regrade_keeps_scores_the_instructor_changed_by_hand(graded, backend):
         gb.db.commit()
     results = grade(backend, course, students=["perfect"], progress=lambda line: None,
                     nbgrader_args=graded["db_args"])
-    assert (results[0].status, results[0].score) == ("graded", 13.5)
+    assert (results[0].status, results[0].score) == ("graded", FULL - 0.5)

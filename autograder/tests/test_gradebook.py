@@ -23,7 +23,7 @@ def test_every_assignment_goes_into_the_gradebook_and_release_is_left_alone(cour
     stale = gradebook.prepare_gradebook(course, progress=lines.append)
     assert stale == {name: [] for name in NAMES}
     with Gradebook(gradebook.default_db_url(course)) as gb:
-        assert {a.name: a.max_score for a in gb.assignments} == {NAMES[0]: 16.0, NAMES[1]: 10.0}
+        assert {a.name: a.max_score for a in gb.assignments} == {NAMES[0]: 18.0, NAMES[1]: 10.0}
     assert {p: p.read_bytes() for p in (course / "release").rglob("*.ipynb")} == before
     assert lines == [f"{name}: in the gradebook" for name in NAMES]
 

@@ -115,7 +115,7 @@ def test_a_broken_setup_stops_with_the_cause_and_grades_no_one(broken):
 def test_the_readme_commands_grade_a_canvas_zip_on_a_fresh_clone(graded):
     _, rows = graded
     assert {s: float(r["score"]) for s, r in rows.items()} == {
-        "ada": 14.0, "bob": 12.6, "cy": 9.0, "dan": 0.0}
+        "ada": 16.0, "bob": 14.4, "cy": 11.0, "dan": 0.0}
 
 
 def test_the_export_says_who_handed_nothing_in_who_was_late_and_what_needs_a_hand_grade(graded):
@@ -124,7 +124,7 @@ def test_the_export_says_who_handed_nothing_in_who_was_late_and_what_needs_a_han
         "ada": "yes", "bob": "yes", "cy": "yes", "dan": "no"}
     assert {s: r["late"] for s, r in rows.items()} == {
         "ada": "no", "bob": "yes", "cy": "no", "dan": ""}
-    assert float(rows["bob"]["late_submission_penalty"]) == pytest.approx(1.4)
+    assert float(rows["bob"]["late_submission_penalty"]) == pytest.approx(1.6)
     assert rows["ada"]["needs_manual_grade"] == "1"   # the free-response answer
 
 
@@ -165,7 +165,7 @@ def test_run_class_does_the_same_in_one_go(graded, clone):
     with open(clone / "instructor" / f"grades-{NAME}.csv") as f:
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)
                   if row["assignment"] == NAME}
-    assert scores == {"ada": 14.0, "bob": 12.6, "cy": 9.0, "dan": 0.0}
+    assert scores == {"ada": 16.0, "bob": 14.4, "cy": 11.0, "dan": 0.0}
 
 
 def test_run_class_explains_its_arguments(tmp_path):

@@ -320,3 +320,27 @@ def test_the_kernel_records_the_nearby_answers_without_reading_a_reference(tmp_p
         "one filter"}
     raised = [record.from_plain(r.data, r.arrays) for r in records]
     assert any("raised" in got and got["nearby"].get("square kernel") is not None for got in raised)
+
+
+@pytest.mark.parametrize("fn, says", [
+    (lambda f, dilation=1: (dilation * (f - 1) // 2, dilation * (f - 1) // 2),
+     "hidden test: same_padding_pair(2, dilation=1): returned the wrong value"),
+    (lambda f, dilation=1: (dilation * (f - 1) - dilation * (f - 1) // 2, dilation * (f - 1) // 2),
+     "PyTorch puts the extra one after"),
+    (lambda f, dilation=1: ((f - 1) // 2, f - 1 - (f - 1) // 2), "not f"),
+    (lambda f, dilation=1: [dilation * (f - 1) // 2, dilation * (f - 1) - dilation * (f - 1) // 2],
+     "it should return a tuple (pad_before, pad_after)"),
+    (lambda f, dilation=1: LyingTuple((0, 0)), "not plain data"),
+])
+def test_wrong_same_padding_pairs_are_judged_outside(tmp_path, monkeypatch, fn, says):
+    message = graded_outside(tmp_path, monkeypatch, "convolution_basics",
+                             "check_same_padding_pair", ["same_padding_pair"], [fn])
+    assert message is not None and says in message, message
+
+
+def test_a_right_same_padding_pair_passes_outside(tmp_path, monkeypatch):
+    def same_padding_pair(f, dilation=1):
+        total = dilation * (f - 1)
+        return total // 2, total - total // 2
+    assert graded_outside(tmp_path, monkeypatch, "convolution_basics", "check_same_padding_pair",
+                          ["same_padding_pair"], [same_padding_pair]) is None

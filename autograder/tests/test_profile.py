@@ -48,7 +48,7 @@ def test_grading_a_student_records_every_phase(tmp_path, monkeypatch):
     path = tmp_path / "profile.jsonl"
     monkeypatch.setenv(profile.ENV, str(path))
     results = grade_class.grade_class(course, NAME, workers=1, check=False, progress=lambda line: None)
-    assert (results[0].status, results[0].score, results[0].manual_left) == ("graded", 14.0, 1)
+    assert (results[0].status, results[0].score, results[0].manual_left) == ("graded", 16.0, 1)
     assert (course / "feedback" / "ada" / NAME / f"{NAME}.html").exists()
     records = profile.read(path)
     assert [r["step"] for r in records] == ["prepare", "execute", "autograde", "feedback"]

@@ -34,7 +34,7 @@ def test_each_exercise_gets_its_points_and_the_wrong_one_its_named_mistake(learn
     assert "pad_image(image of shape" in by_id["a1_pad_image_tests"]["message"]
     assert by_id["a1_odd_kernels"]["points"] is None  # free response: for the instructor
     lines = "\n".join(selfcheck.report(learner["result"]))
-    assert "total (autograded): 13 / 14" in lines and "pad_image" in lines
+    assert "total (autograded): 15 / 16" in lines and "pad_image" in lines
     assert "BEGIN HIDDEN" not in lines and "autograder" not in lines.replace(".self-check", "")
 
 
@@ -47,7 +47,7 @@ def test_the_learners_file_is_not_changed_and_the_feedback_page_is_written(learn
 def test_the_history_gives_the_progress_table(learner):
     lines = selfcheck.progress_lines(learner["root"])
     row = [line for line in lines if line.startswith(A)][0]
-    assert "13/14" in row.replace(" ", "") and " 1 " in row
+    assert "15/16" in row.replace(" ", "") and " 1 " in row
 
 
 def test_assignments_are_named_by_number():
