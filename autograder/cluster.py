@@ -86,14 +86,11 @@ def grade_submission(assignment, student, files, db_url, nbgrader_args=(), late=
         _write_flat(course / "submitted" / student / assignment, files)
         if late:
             _write_flat(course / "downloaded" / assignment / "extracted", late)
-        from autograder.grade_class import autograde_one
+        from autograder.grade_class import autograde_one, feedback_one
         ok, output = autograde_one(course, assignment, student, args)
         if ok:
-            try:
-                steps.run_nbgrader(course, "generate_feedback", assignment, "--student", student,
-                                   "--force", *args)
-            except steps.StepFailed as err:
-                output += f"\nFeedback could not be generated: {str(err).strip().splitlines()[-1]}"
+            problem = feedback_one(course, assignment, args, student)
+            output += f"\n{problem}" if problem else ""
         return {"ok": ok, "output": output,
                 "autograded": _read_folder(course / "autograded" / student / assignment),
                 "feedback": _read_folder(course / "feedback" / student / assignment),

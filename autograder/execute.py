@@ -1,6 +1,6 @@
 """Running a submitted notebook so that one bad cell costs only what depends on it.
 
-`ResilientExecute` is nbgrader's Execute step with four changes:
+`ResilientExecute` is nbgrader's Execute step with these changes:
 
 - The kernel runs under limits and in a sandbox (`autograder.sandbox`).
 - A cell that kills the kernel (os._exit, a crash, a segfault) or that cannot be interrupted
@@ -11,6 +11,9 @@
 - Hidden checks are judged outside the kernel (`autograder.judge`): the records a test
   cell wrote are taken right after it ran, and judged after the whole notebook has run.
 - With COURSE_GRADING_PROFILE set, the phases are timed (`autograder.profile`).
+- The kernel is killed when the notebook is done (0.1 s), not asked to exit (2.5 s with torch
+  loaded): nothing is left to save by then, and bubblewrap's --die-with-parent takes every
+  process the notebook started with it.
 """
 from contextlib import nullcontext
 from queue import Empty
@@ -20,7 +23,7 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Integer, default
 
 from autograder import judge, profile
 from autograder.sandbox import SandboxedKernelManager
@@ -50,6 +53,10 @@ class ResilientExecute(Execute):
         100_000, help="Characters of stream output kept per cell").tag(config=True)
     responsive_wait = Integer(
         10, help="Seconds a kernel gets to answer after an interrupt").tag(config=True)
+
+    @default("shutdown_kernel")
+    def _shutdown_kernel_default(self):
+        return "immediate"
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)

@@ -237,7 +237,7 @@ def _settle(course, db_url, assignment, result, ok, output, seconds):
     result.late = result.late or penalty > 0   # late by its time, too
 
 
-def _feedback(course, assignment, nbgrader_args, student):
+def feedback_one(course, assignment, nbgrader_args, student):
     """The feedback page of one graded student ("" when made, else what went wrong)."""
     try:
         steps.run_nbgrader(course, "generate_feedback", assignment, "--student", student,
@@ -296,7 +296,7 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
         _settle(course, db_url, assignment, results[student], ok, output, seconds)
         if results[student].status != "failed":
             began = time.monotonic()
-            problem = _feedback(course, assignment, nbgrader_args, student)
+            problem = feedback_one(course, assignment, nbgrader_args, student)
             if problem:
                 results[student].notes.append(problem)
             profile.write({"step": "feedback", "students": 1, "seconds": time.monotonic() - began})
@@ -319,7 +319,7 @@ def grade_class(course, assignment, workers=1, students=None, trust=(), nbgrader
             if scheduler is not None:   # on a cluster the task made the feedback already,
                 _settle(course, db_url, assignment, result, ok, output, seconds)
                 if result.status == "held":     # before the hold: made again, with it
-                    problem = _feedback(course, assignment, nbgrader_args, student)
+                    problem = feedback_one(course, assignment, nbgrader_args, student)
                     if problem:
                         result.notes.append(problem)
             progress(f"[{done:>3}/{len(students)}] {student:<20} {result.status:<7} "

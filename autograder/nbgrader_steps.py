@@ -127,8 +127,6 @@ def generate_assignment(course_dir, name):
     return run_nbgrader(course_dir, "generate_assignment", name, "--force")
 
 
-
-
 def submit(course_dir, student, name, notebook, filename=None):
     """Place a student's notebook where `nbgrader autograde` looks for it.
 

@@ -1,5 +1,6 @@
 import nbformat
 
+from autograder import feedback
 from autograder.feedback import HideHiddenTests, split_hidden_region
 
 TEST_SOURCE = """check_equal(f(1), 2, "f(1)")
@@ -47,3 +48,33 @@ def test_cells_that_are_not_tests_are_untouched():
     cell = nbformat.v4.new_code_cell("x = 1  # ### BEGIN HIDDEN TESTS is just text here")
     cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
     assert cell.source.startswith("x = 1")
+
+
+def test_images_get_alt_text_and_cells_become_focusable_as_nbconvert_makes_them():
+    page = ('<div class="jp-Cell-inputWrapper x"><img src="a.png"><img alt="kept" src="b">'
+            '<IMG\nsrc="c"/></div><div class="jp-OutputArea-output" tabindex="1"></div>'
+            '<div class="jp-OutputArea-output-not"></div><imgx>')
+    fixed = feedback.make_focusable_and_described(page)
+    assert fixed.count(f'alt="{feedback.NO_ALT}"') == 2 and 'alt="kept"' in fixed
+    assert '<div class="jp-Cell-inputWrapper x" tabindex="0">' in fixed
+    assert '<div class="jp-OutputArea-output" tabindex="0">' in fixed   # as nbconvert sets it
+    assert fixed.count("tabindex") == 2                     # not on jp-OutputArea-output-not
+    assert "<imgx>" in fixed
+
+
+def test_the_feedback_page_says_what_nbconvert_s_page_says(tmp_path):
+    """The exporter gives the page nbconvert's HTML exporter gives: the same text, images,
+    alt texts and focusable elements."""
+    from bs4 import BeautifulSoup
+    from nbconvert.exporters import HTMLExporter
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A title\n\n![a picture](data:image/png;base64,iVBO)"),
+        nbformat.v4.new_code_cell("print('hello')", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="hello\n"),
+            nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})])])
+    pages = [BeautifulSoup(exporter(template_name="lab").from_notebook_node(nb)[0], "html.parser")
+             for exporter in (HTMLExporter, feedback.FeedbackExporter)]
+    for selector in ("img", "img[alt]", "[tabindex]", ".jp-OutputArea-output"):
+        assert len(pages[0].select(selector)) == len(pages[1].select(selector)), selector
+    assert len(pages[0].select("[tabindex]")) >= 3
+    assert pages[0].get_text() == pages[1].get_text()

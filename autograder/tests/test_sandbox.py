@@ -149,3 +149,32 @@ def test_the_kernel_imports_the_graders_packages_wherever_they_live(tmp_path):
 def test_the_environment_says_where_it_imports_the_course_from():
     roots = sandbox.installed_package_roots()
     assert roots and all(os.path.isdir(os.path.join(root, "course")) for root in roots)
+
+
+LEAVES_A_CHILD = textwrap.dedent("""
+    import sys
+    import nbformat
+    from autograder.execute import ResilientExecute
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import subprocess\\n"
+        f"subprocess.Popen(['sleep', {sys.argv[2]!r}], start_new_session=True,"
+        "                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)")])
+    executor = ResilientExecute(kernel_name="python3")
+    assert executor.shutdown_kernel == "immediate"
+    executor.preprocess(nb, {"metadata": {"path": sys.argv[1]}})
+""")
+
+
+def test_the_grading_kernel_is_killed_with_every_process_it_started(tmp_path):
+    """The kernel is killed, not asked to exit, when the notebook is done; a process the
+    student's code started in a session of its own dies with it (the sandbox's own PID
+    namespace ends with the kernel)."""
+    if sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed")
+    marker = str(4000 + os.getpid() % 1000) + ".5"    # sleep's argument: unique to this test
+    done = subprocess.run([sys.executable, "-c", LEAVES_A_CHILD, str(tmp_path), marker],
+                          env=dict(os.environ, COURSE_SANDBOX="required"), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    left = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "a process the notebook started outlived its kernel"
