@@ -24,10 +24,10 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from autograder import nbgrader_steps as steps
+from course import progress
 
 SCRATCH = ".self-check"
 STUDENT = "me"
-HISTORY = pathlib.Path("progress") / "history.jsonl"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -84,7 +84,7 @@ def grade_own(assignment, root=steps.REPO):
                            "--force")
     except steps.StepFailed as err:
         last = [line for line in str(err).strip().splitlines() if line.strip()][-3:]
-        raise CheckError(f"Your notebook could not be graded:\n  " + "\n  ".join(last)) from err
+        raise CheckError("Your notebook could not be graded:\n  " + "\n  ".join(last)) from err
     graded = course / "autograded" / STUDENT / assignment / notebook.name
     cells = {}
     if graded.exists():
@@ -136,8 +136,8 @@ def report(result):
 
 
 def record(result, root=steps.REPO, now=None):
-    """Append one check to the learner's history."""
-    path = pathlib.Path(root) / HISTORY
+    """Append one check to the learner's history (course.progress reads it)."""
+    path = progress.progress_folder(root) / progress.CHECKS_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     entry = {"time": (now or datetime.datetime.now()).isoformat(timespec="seconds"),
              "assignment": result["assignment"],
@@ -148,39 +148,9 @@ def record(result, root=steps.REPO, now=None):
         f.write(json.dumps(entry) + "\n")
 
 
-def history(root=steps.REPO):
-    """[entry] of every check so far, oldest first (lines that cannot be read are skipped)."""
-    path = pathlib.Path(root) / HISTORY
-    entries = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                continue
-    return entries
-
-
 def progress_lines(root=steps.REPO):
-    """A table: per assignment, the latest points out of the maximum, open exercises, and
-    the number of checks."""
-    latest, counts = {}, {}
-    for entry in history(root):
-        latest[entry["assignment"]] = entry
-        counts[entry["assignment"]] = counts.get(entry["assignment"], 0) + 1
-    if not latest:
-        return ["No checks yet. Check a notebook with: ./course.sh check 01"]
-    lines = [f"{'assignment':<26} {'points':>9}  {'open':>4}  {'checks':>6}  last checked"]
-    for name in steps.assignments(root):
-        if name not in latest:
-            lines.append(f"{name:<26} {'-':>9}  {'':>4}  {0:>6}")
-            continue
-        e = latest[name]
-        got, most = sum(e["points"].values()), sum(e["max"].values())
-        still_open = sum(e["points"][k] < e["max"][k] for k in e["points"])
-        lines.append(f"{name:<26} {got:>4g}/{most:<4g}  {still_open:>4}  {counts[name]:>6}  "
-                     f"{e['time'].replace('T', ' ')}")
-    return lines
+    """The progress table: per assignment the latest points, open exercises, checks, hints."""
+    return progress.progress_table(progress.progress_folder(root), steps.assignments(root))
 
 
 def main(argv=None):

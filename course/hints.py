@@ -24,15 +24,13 @@ Text only: nothing here computes or holds a graded answer.
 import datetime
 import difflib
 import json
-import os
-import pathlib
 import textwrap
 
 from course.mode import is_grading
+from course.progress import HINTS_NAME as HISTORY_NAME, progress_folder
 
 __all__ = ["hint", "hints_taken", "exercises", "progress_file", "UnknownExercise", "LADDERS"]
 
-HISTORY_NAME = "hints.jsonl"
 WIDTH = 96
 
 
@@ -121,7 +119,6 @@ LADDERS = {
         "be split evenly between two sides. Otherwise divide f - 1 by 2 with integer "
         "division.",
     )),
-    # ---------------------------------------------------------- 02-convolution-forward
     "a1_same_padding_pair": ("Exercise 3.5: \"same\" padding for even and dilated kernels", (
         "First find how many zeros the two sides hold together: the output keeps its length when "
         "the padding adds F_eff - 1 pixels, with F_eff the span of the dilated kernel.",
@@ -130,6 +127,7 @@ LADDERS = {
         "Return the two numbers as a tuple of ints, the smaller first; integer division gives "
         "the smaller half, and the other half is what is left of the total.",
     )),
+    # ---------------------------------------------------------- 02-convolution-forward
     "a2_layout": ("Exercise 1.1: converting between layouts", (
         "No loops: x.transpose takes the new order of the axes, and indexing can reverse one "
         "axis. Check the number of dimensions (ndim) first.",
@@ -444,23 +442,10 @@ def exercises(notebook=None):
     return [name for name in LADDERS if name.startswith(prefix)]
 
 
-def _course_root(start):
-    for folder in (start, *start.parents):
-        if (folder / "course.sh").is_file() and (folder / "release").is_dir():
-            return folder
-    return None
-
-
 def progress_file():
     """Where hints are recorded: $COURSE_PROGRESS/hints.jsonl, else progress/hints.jsonl in
     the course root above the current folder, else ~/.cnn-course/progress/hints.jsonl."""
-    override = os.environ.get("COURSE_PROGRESS")
-    if override:
-        return pathlib.Path(override).expanduser() / HISTORY_NAME
-    root = _course_root(pathlib.Path.cwd().resolve())
-    if root is not None:
-        return root / "progress" / HISTORY_NAME
-    return pathlib.Path.home() / ".cnn-course" / "progress" / HISTORY_NAME
+    return progress_folder() / HISTORY_NAME
 
 
 def hints_taken():
