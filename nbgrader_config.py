@@ -20,6 +20,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # size when NBGRADER_EXECUTION is set, so real cells finish in seconds; this limit only stops
 # runaway code (an endless loop) from holding up a whole class.
 c.Execute.timeout = 120
+# The given cells above the first exercise (the imports, the data) may take this long, when it
+# is more than the limit above (a busy machine can take 10 s to import torch).
+c.ResilientExecute.setup_timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.error_on_timeout = {
     "ename": "CellTimeoutError", "evalue": "",

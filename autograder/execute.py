@@ -53,6 +53,10 @@ class ResilientExecute(Execute):
         100_000, help="Characters of stream output kept per cell").tag(config=True)
     responsive_wait = Integer(
         10, help="Seconds a kernel gets to answer after an interrupt").tag(config=True)
+    setup_timeout = Integer(
+        120, help="Seconds each given cell above the first exercise (the imports, the data) "
+        "may run, when that is more than Execute.timeout: on a busy machine importing torch "
+        "alone can take 10 s").tag(config=True)
 
     @default("shutdown_kernel")
     def _shutdown_kernel_default(self):
@@ -95,6 +99,15 @@ class ResilientExecute(Execute):
         if meta.get("solution"):
             return "exercise cells"
         return "test cells" if meta.get("grade") else "other cells"
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if timeout is None or cell is None:
+            return timeout
+        index = next((i for i, c in enumerate(self.nb.cells) if c is cell), None)
+        if index is not None and self._cell_phase(cell, index) == "setup cells":
+            return max(timeout, self.setup_timeout)
+        return timeout
 
     async def async_start_new_kernel(self, **kwargs):
         with self._phase("kernel start"):

@@ -87,6 +87,7 @@ def _killing_one_worker(backend, lines, killed):
     (noting the students it held) and starts a new one in its place."""
     def progress(line):
         lines.append(line)
+        print(line)          # shown with the test's output when it fails (or with -s)
         done = [seen for seen in lines if seen.startswith("[")]
         if backend["cluster"] is None or killed or len(done) != 3:
             return

@@ -178,3 +178,19 @@ def test_the_grading_kernel_is_killed_with_every_process_it_started(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     left = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
     assert left.stdout.strip() == "", "a process the notebook started outlived its kernel"
+
+
+def test_the_given_cells_above_the_first_exercise_get_the_longer_setup_time():
+    """Importing torch on a busy machine must not look like a student's endless loop: the
+    given cells above the first exercise get setup_timeout; every other cell Execute.timeout."""
+    import nbformat
+    from autograder.execute import ResilientExecute
+    solution = nbformat.v4.new_code_cell("def f(): ...")
+    solution.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "a1_f"}
+    cells = [nbformat.v4.new_code_cell("import torch"), nbformat.v4.new_markdown_cell("text"),
+             nbformat.v4.new_code_cell("data = 1"), solution,
+             nbformat.v4.new_code_cell("import time; time.sleep(10**6)")]
+    executor = ResilientExecute(kernel_name="python3", timeout=15, setup_timeout=120)
+    executor.nb = nbformat.v4.new_notebook(cells=cells)
+    assert [executor._get_timeout(c) for c in cells if c.cell_type == "code"] == [120, 120, 15, 15]
+    assert ResilientExecute(kernel_name="python3", timeout=300)._get_timeout(None) == 300
