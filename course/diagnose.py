@@ -117,11 +117,29 @@ def correlation_mistake(actual, image, kernel):
     return _first_mistake(actual, image, kernel, _CORRELATION_MISTAKES, _valid)
 
 
-def convolution_mistake(actual, image, kernel):
+_CORRELATE_FIRST = ("Your convolve2d_valid returns exactly what your correlate2d_valid gives "
+                    "for the kernel turned round, and that is wrong here: the mistake is in "
+                    "correlate2d_valid (its own test above says what). Fix it, and this test "
+                    "passes too.")
+
+
+def convolution_mistake(actual, image, kernel, correlate=None):
     """Name the mistake in a wrong true convolution ('valid' mode, no padding).
 
-    Same inputs as `correlation_mistake`.
+    Same inputs as `correlation_mistake`; correlate: the learner's own correlate2d_valid,
+    which their convolution is meant to call. An answer that is exactly what it gives for
+    the turned kernel, while that is wrong, is put down to it, before any other mistake.
     """
+    if correlate is not None and isinstance(actual, np.ndarray):
+        im, turned = np.asarray(image, float), np.asarray(kernel, float)[::-1, ::-1]
+        try:
+            theirs = np.asarray(correlate(im.copy(), turned.copy()), dtype=float)
+            blamed = (_matches(np.asarray(actual, dtype=float), theirs)
+                      and not _matches(theirs, _valid(im, turned)))
+        except Exception:    # their correlation fails on its own: its test says how
+            blamed = False
+        if blamed:
+            return _CORRELATE_FIRST
     return _first_mistake(actual, image, kernel, _CONVOLUTION_MISTAKES,
                           lambda im, k: _valid(im, k[::-1, ::-1]))
 

@@ -231,3 +231,37 @@ def test_a_convolution_built_on_a_swapped_correlation_is_named_as_swapped():
     # near miss: the right convolution shifted by one column is not swapped
     assert convolution_mistake(np.roll(signal.convolve2d(SQUARE, KERNEL_SQ, mode="valid"), 1, axis=1),
                                SQUARE, KERNEL_SQ) is None
+
+
+def test_a_convolution_that_only_repeats_a_wrong_correlation_blames_the_correlation():
+    """convolve2d_valid calls the learner's correlate2d_valid: when that one is wrong, the
+    convolution's message sends them there, not to a mistake of the convolution."""
+    def zeros(image, kernel):                      # a correlate2d_valid not written yet
+        return np.zeros((1, 1))
+
+    def swapped(image, kernel):                    # height and width mixed up
+        return right(image.T, kernel.T)
+
+    for wrong in (zeros, swapped):
+        actual = wrong(IMAGE, KERNEL[::-1, ::-1])
+        assert "the mistake is in correlate2d_valid" in convolution_mistake(
+            actual, IMAGE, KERNEL, correlate=wrong)
+
+
+def test_a_right_correlation_is_never_blamed():
+    # the convolution forgot the turn; the learner's correlation is right
+    message = convolution_mistake(right(IMAGE, KERNEL), IMAGE, KERNEL, correlate=right)
+    assert "was not flipped" in message and "correlate2d_valid" not in message
+    # a right convolution: nothing to say
+    assert convolution_mistake(signal.convolve2d(IMAGE, KERNEL, mode="valid"), IMAGE, KERNEL,
+                               correlate=right) is None
+
+
+def test_a_correlation_that_raises_or_returns_junk_is_not_blamed():
+    def raises(image, kernel):
+        raise IndexError("index 3 is out of bounds")
+
+    assert convolution_mistake(right(IMAGE, KERNEL), IMAGE, KERNEL, correlate=raises) == \
+        convolution_mistake(right(IMAGE, KERNEL), IMAGE, KERNEL)
+    assert convolution_mistake(np.zeros((1, 1)), IMAGE, KERNEL,
+                               correlate=lambda i, k: "not an array") is None
