@@ -12,8 +12,8 @@
   cell wrote are taken right after it ran, and judged after the whole notebook has run.
 - With COURSE_GRADING_PROFILE set, the phases are timed (`autograder.profile`).
 - The kernel is killed when the notebook is done (0.1 s), not asked to exit (2.5 s with torch
-  loaded): nothing is left to save by then, and bubblewrap's --die-with-parent takes every
-  process the notebook started with it.
+  loaded): nothing is left to save by then, and the sandbox's own PID namespace ends with
+  it, taking every process the notebook started.
 """
 from contextlib import nullcontext
 from queue import Empty

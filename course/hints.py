@@ -27,7 +27,7 @@ import json
 import textwrap
 
 from course.mode import is_grading
-from course.progress import HINTS_NAME as HISTORY_NAME, progress_folder
+from course.progress import HINTS_NAME, hints as progress_hints, progress_folder
 
 __all__ = ["hint", "hints_taken", "exercises", "progress_file", "UnknownExercise", "LADDERS"]
 
@@ -445,23 +445,12 @@ def exercises(notebook=None):
 def progress_file():
     """Where hints are recorded: $COURSE_PROGRESS/hints.jsonl, else progress/hints.jsonl in
     the course root above the current folder, else ~/.cnn-course/progress/hints.jsonl."""
-    return progress_folder() / HISTORY_NAME
+    return progress_folder() / HINTS_NAME
 
 
 def hints_taken():
     """{exercise: the highest hint level taken so far}, read from the progress file."""
-    path = progress_file()
-    taken = {}
-    if not path.is_file():
-        return taken
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-            exercise, level = entry["exercise"], int(entry["level"])
-        except (ValueError, TypeError, KeyError):
-            continue  # a damaged line costs one record, not the history
-        taken[exercise] = max(level, taken.get(exercise, 0))
-    return taken
+    return progress_hints(progress_file().parent)
 
 
 def _check_id(exercise):

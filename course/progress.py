@@ -65,9 +65,17 @@ def checks(folder=None):
 
 
 def hints(folder=None):
-    """[entry] of every hint taken, oldest first."""
+    """{exercise: the highest hint level taken so far}; a hint shown again counts once."""
     folder = pathlib.Path(folder) if folder is not None else progress_folder()
-    return [e for e in _read(folder / HINTS_NAME) if isinstance(e.get("exercise"), str)]
+    taken = {}
+    for entry in _read(folder / HINTS_NAME):
+        try:
+            exercise, level = entry["exercise"], int(entry["level"])
+        except (ValueError, TypeError, KeyError):
+            continue
+        if isinstance(exercise, str):
+            taken[exercise] = max(level, taken.get(exercise, 0))
+    return taken
 
 
 def _number(name):
@@ -101,7 +109,8 @@ def summary(folder=None, notebooks=None):
         latest = mine[-1] if mine else None
         row = {"notebook": name, "checks": len(mine), "points": None, "max": None, "open": None,
                "last": latest["time"].replace("T", " ") if latest else "",
-               "hints": sum(1 for h in taken if _number(h["exercise"]) == _number(name))}
+               "hints": sum(level for exercise, level in taken.items()
+                            if _number(exercise) == _number(name))}
         if latest:
             points, most = latest["points"], latest["max"]
             row.update(points=sum(points.values()), max=sum(most.values()),

@@ -96,3 +96,12 @@ def test_the_progress_folder_is_the_course_roots_unless_told_otherwise(tmp_path,
     assert progress.course_notebooks() == ("01-a",)
     monkeypatch.setenv("COURSE_PROGRESS", str(tmp_path / "mine"))
     assert progress.progress_folder() == tmp_path / "mine"
+
+
+def test_a_hint_shown_again_is_not_a_new_hint(tmp_path):
+    write(tmp_path, progress.HINTS_NAME, [
+        {"time": "t", "exercise": "a2_im2col", "level": 1},
+        {"time": "t", "exercise": "a2_im2col", "level": 1},      # hint(..., again=True)
+        {"time": "t", "exercise": "a2_im2col", "level": "two"}])  # damaged
+    assert progress.hints(tmp_path) == {"a2_im2col": 1}
+    assert [row["hints"] for row in progress.summary(tmp_path, NAMES)] == [0, 1, 0]
